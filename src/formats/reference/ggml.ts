@@ -1,0 +1,245 @@
+// ggml's reference quantizers (preset "ggml"), reproduced step by step in float32, and the
+// conversion between our packed tensors and ggml's block structs (FORMATS.md §3.3–3.4).
+import { flog2, pow2 } from '../bits.js';
+import { ELEMENTS, type IntElement } from '../element.js';
+import { OptionError, ShapeError } from '../errors.js';
+import type { Format } from '../format.js';
+import { parseFormat } from '../names.js';
+import { resolveOptions } from '../options.js';
+import { packCodes, unpackCodes } from '../pack.js';
+import { QuantizedTensor, newScaleArray } from '../quantized.js';
+import { encodeFloat } from './element-codec.js';
+import type { QuantizeContext } from './quantize.js';
+
+const fround = Math.fround;
+const KVALUES = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
+
+/** GGML_FP32_TO_FP16: round to nearest even, overflow to ±Inf (IEEE). */
+function fp16Code(v: number): number {
+  return encodeFloat(ELEMENTS.fp16, v, 'rne', 0, 'infinity');
+}
+
+/** ggml's `best_index_mxfp4`: the first index minimising |kvalues[i]·d − x| in float32, d = 2^(s−1). */
+export function ggmlMxfp4Element(x: number, s: number): number {
+  const d = pow2(s - 1);
+  let best = 0;
+  let bestErr = Math.abs(fround(fround(KVALUES[0]! * d) - x));
+  for (let i = 1; i < 16; i++) {
+    const err = Math.abs(fround(fround(KVALUES[i]! * d) - x));
+    if (err < bestErr) {
+      best = i;
+      bestErr = err;
+    }
+  }
+  return best;
+}
+
+export interface BlockStats {
+  amax: number;
+  signedMax: number;
+  lo: number;
+  hi: number;
+}
+
+/** roundf: half away from zero. */
+function roundf(v: number): number {
+  const r = Math.floor(Math.abs(v) + 0.5);
+  return v < 0 ? -r : r;
+}
+
+/** ggml's scalar-scaled reference quantizers (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) and NVFP4. */
+export function ggmlScaledBlock(ctx: QuantizeContext, len: number, pos: number, si: number, st: BlockStats): void {
+  const { format, buf, codes } = ctx;
+  if (format.element.kind === 'float') {
+    ggmlNvfp4Block(ctx, len, pos, si, st);
+    return;
+  }
+  const el = format.element as IntElement;
+  const levels = 2 ** el.bits;
+  const half = levels / 2;
+  let d: number;
+  if (format.scaleRule === 'absmax') d = fround(st.amax / el.kMax);
+  else if (format.scaleRule === 'signedMax') d = fround(st.signedMax / -half);
+  else d = fround(fround(st.hi - st.lo) / (levels - 1));
+  const id = d !== 0 ? fround(1 / d) : 0;
+  ctx.scales[si] = fp16Code(d);
+  if (format.scaleRule === 'minMax') ctx.offsets[si] = fp16Code(st.lo);
+  for (let j = 0; j < len; j++) {
+    const x = buf[j]!;
+    let q: number;
+    if (format.scaleRule === 'absmax') {
+      q = roundf(fround(x * id));
+      q = q < 0 ? levels + q : q; // int8 two's complement
+    } else if (format.scaleRule === 'signedMax') {
+      q = Math.min(levels - 1, Math.trunc(fround(fround(x * id) + (half + 0.5))));
+    } else {
+      q = Math.min(levels - 1, Math.trunc(fround(fround(fround(x - st.lo) * id) + 0.5)));
+    }
+    codes[pos + j] = q;
+  }
+}
+
+/** ggml's `ggml_fp32_to_ue4m3` (see docs/formats.md for its quirks). Filled in by ggmlUe4m3. */
+export function ggmlUe4m3(v: number): number {
+  if (!(v > 0)) return 0;
+  const e = flog2(v);
+  if (e >= 8) return 0x7e;
+  if (e < -6) {
+    // subnormal range: step 2^-9, mantissa rounded half-up
+    const m = Math.floor(v * pow2(9) + 0.5);
+    return Math.min(m, 0x07);
+  }
+  let m = Math.floor((v * pow2(-e) - 1) * 8 + 0.5);
+  let ee = e + 7;
+  if (m === 8) {
+    m = 0;
+    ee += 1;
+  }
+  if (ee > 15 || (ee === 15 && m > 6)) return 0x7e;
+  return (ee << 3) | m;
+}
+
+function ggmlNvfp4Block(ctx: QuantizeContext, len: number, pos: number, si: number, st: BlockStats): void {
+  const code = ggmlUe4m3(fround(st.amax / 6));
+  ctx.scales[si] = code;
+  const d = code === 0 || code === 0x7f ? 0 : fround(decodeUe4m3(code) / 2);
+  for (let j = 0; j < len; j++) {
+    const x = ctx.buf[j]!;
+    let best = 0;
+    let bestErr = Math.abs(fround(fround(KVALUES[0]! * d) - x));
+    for (let i = 1; i < 16; i++) {
+      const err = Math.abs(fround(fround(KVALUES[i]! * d) - x));
+      if (err < bestErr) {
+        best = i;
+        bestErr = err;
+      }
+    }
+    ctx.codes[pos + j] = best;
+  }
+}
+
+function decodeUe4m3(code: number): number {
+  const e = (code >> 3) & 15;
+  const m = code & 7;
+  return e === 0 ? m * pow2(-9) : (8 + m) * pow2(e - 10);
+}
+
+// ---------------------------------------------------------------------------- block structs
+
+function ggmlFormat(format: Format | string): Format {
+  const f = typeof format === 'string' ? parseFormat(format) : format;
+  if (!f.ggml) throw new OptionError(`${f.name} has no ggml block layout; use q8_0, q4_0, q4_1, q5_0, q5_1, ggml_mxfp4 or ggml_nvfp4`);
+  return f;
+}
+
+/**
+ * Write a tensor of a ggml type as ggml's block structs (the bytes a GGUF file holds). Blocks
+ * must run along the last axis, as in ggml.
+ */
+export function toGgmlBlocks(q: QuantizedTensor): Uint8Array {
+  const f = ggmlFormat(q.format);
+  const g = f.ggml!;
+  if (q.axis !== q.shape.length - 1) throw new ShapeError('ggml blocks run along the last axis; quantize with the default axis');
+  const n = q.length;
+  const codes = unpackCodes(q.codes, f.element.bits, n);
+  const nb = n / g.blockElements;
+  const out = new Uint8Array(nb * g.blockBytes);
+  const dv = new DataView(out.buffer);
+  const el = f.element;
+  for (let b = 0; b < nb; b++) {
+    const o = b * g.blockBytes;
+    const c = b * g.blockElements;
+    if (f.scheme === 'pow2') {
+      out[o] = q.scales[b]!;
+      for (let j = 0; j < 16; j++) out[o + 1 + j] = codes[c + j]! | (codes[c + j + 16]! << 4);
+    } else if (el.kind === 'float') {
+      for (let s = 0; s < 4; s++) out[o + s] = q.scales[4 * b + s]!;
+      for (let s = 0; s < 4; s++) {
+        for (let j = 0; j < 8; j++) out[o + 4 + 8 * s + j] = codes[c + 16 * s + j]! | (codes[c + 16 * s + j + 8]! << 4);
+      }
+    } else {
+      let at = o;
+      dv.setUint16(at, q.scales[b]!, true);
+      at += 2;
+      if (f.scaleRule === 'minMax') {
+        dv.setUint16(at, q.offsets[b]!, true);
+        at += 2;
+      }
+      if (el.bits === 8) {
+        for (let j = 0; j < 32; j++) out[at + j] = codes[c + j]!;
+      } else {
+        if (el.bits === 5) {
+          let qh = 0;
+          for (let j = 0; j < 32; j++) qh += ((codes[c + j]! >> 4) & 1) * 2 ** j;
+          dv.setUint32(at, qh, true);
+          at += 4;
+        }
+        for (let j = 0; j < 16; j++) out[at + j] = (codes[c + j]! & 15) | ((codes[c + j + 16]! & 15) << 4);
+      }
+    }
+  }
+  return out;
+}
+
+/** Read ggml block structs of `type` holding a tensor of `shape` (ggml's dimensions reversed:
+ * outermost first) into a QuantizedTensor. */
+export function fromGgmlBlocks(bytes: Uint8Array, type: Format | string, shape: readonly number[]): QuantizedTensor {
+  const f = ggmlFormat(type);
+  const g = f.ggml!;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const opts = resolveOptions(f, n, { shape, preset: 'ggml' });
+  const nb = n / g.blockElements;
+  if (bytes.length !== nb * g.blockBytes) {
+    throw new ShapeError(`${g.typeName}: ${n} elements need ${nb * g.blockBytes} bytes of blocks, got ${bytes.length}`);
+  }
+  const el = f.element;
+  const codes = new Uint32Array(n);
+  const scaleCount = f.scheme === 'scaled' && el.kind === 'float' ? nb * 4 : nb;
+  const scales = newScaleArray(f.scaleElement, scaleCount);
+  const offsets = f.scaleRule === 'minMax' ? newScaleArray(f.scaleElement, nb) : new Uint8Array(0);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let b = 0; b < nb; b++) {
+    const o = b * g.blockBytes;
+    const c = b * g.blockElements;
+    if (f.scheme === 'pow2') {
+      scales[b] = bytes[o]!;
+      for (let j = 0; j < 16; j++) {
+        codes[c + j] = bytes[o + 1 + j]! & 15;
+        codes[c + j + 16] = bytes[o + 1 + j]! >> 4;
+      }
+    } else if (el.kind === 'float') {
+      // ggml decodes UE4M3 0x7F as 0; keep that reading rather than our NaN.
+      for (let s = 0; s < 4; s++) scales[4 * b + s] = bytes[o + s] === 0x7f ? 0 : bytes[o + s]!;
+      for (let s = 0; s < 4; s++) {
+        for (let j = 0; j < 8; j++) {
+          const v = bytes[o + 4 + 8 * s + j]!;
+          codes[c + 16 * s + j] = v & 15;
+          codes[c + 16 * s + j + 8] = v >> 4;
+        }
+      }
+    } else {
+      let at = o;
+      scales[b] = dv.getUint16(at, true);
+      at += 2;
+      if (f.scaleRule === 'minMax') {
+        offsets[b] = dv.getUint16(at, true);
+        at += 2;
+      }
+      if (el.bits === 8) {
+        for (let j = 0; j < 32; j++) codes[c + j] = bytes[at + j]!;
+      } else {
+        let qh = 0;
+        if (el.bits === 5) {
+          qh = dv.getUint32(at, true);
+          at += 4;
+        }
+        for (let j = 0; j < 16; j++) {
+          const v = bytes[at + j]!;
+          codes[c + j] = (v & 15) | (el.bits === 5 ? ((qh >>> j) & 1) << 4 : 0);
+          codes[c + j + 16] = (v >> 4) | (el.bits === 5 ? ((qh >>> (j + 16)) & 1) << 4 : 0);
+        }
+      }
+    }
+  }
+  return new QuantizedTensor({ format: f, options: opts, codes: packCodes(codes, el.bits), scales, subScales: new Uint8Array(0), offsets, tensorScale: 1 });
+}

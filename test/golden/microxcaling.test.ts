@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { fakeQuantize, type QuantizeOptions } from '../../src/index.js';
+
+const dir = fileURLToPath(new URL('../../../shared/golden/microxcaling/', import.meta.url));
+
+interface GoldenRecord {
+  id: string;
+  format: string;
+  block_size: number;
+  rounding: 'nearest' | 'even' | 'floor';
+  scale_bits: number;
+  axis: number;
+  shape: number[];
+  flush_fp32_subnorms: boolean;
+  input_hex: string[];
+  output_hex: string[];
+  exact_model_output_hex?: string[];
+}
+
+const ROUNDING = { nearest: 'rna', even: 'rne', floor: 'rtz' } as const;
+const FORMAT: Record<string, string> = {
+  int8: 'mxint8',
+  int4: 'mxint4',
+  int2: 'mxint2',
+  fp8_e4m3: 'mxfp8_e4m3',
+  fp8_e5m2: 'mxfp8_e5m2',
+  fp6_e3m2: 'mxfp6_e3m2',
+  fp6_e2m3: 'mxfp6_e2m3',
+  fp4_e2m1: 'mxfp4',
+  float16: 'mxfp16',
+  bfloat16: 'mxbf16',
+};
+
+function load(name: string): GoldenRecord[] {
+  return readFileSync(dir + name, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as GoldenRecord);
+}
+
+function hexToF32(hex: string[]): Float32Array {
+  return new Float32Array(Uint32Array.from(hex, (h) => parseInt(h, 16)).buffer);
+}
+
+/** Mismatches under the golden comparison rule: bit-identical, except any NaN matches any NaN. */
+function mismatches(got: Float32Array, want: string[]): string[] {
+  const bits = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const bad: string[] = [];
+  want.forEach((h, i) => {
+    const w = parseInt(h, 16);
+    const isNaN = (b: number) => (b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0;
+    if (isNaN(w) && isNaN(bits[i]!)) return;
+    if (bits[i] !== w) bad.push(`[${i}] got ${bits[i]!.toString(16).padStart(8, '0')} want ${h}`);
+  });
+  return bad;
+}
+
+function run(rec: GoldenRecord, expected: string[]): string[] {
+  const opts: QuantizeOptions = {
+    preset: 'microxcaling',
+    shape: rec.shape,
+    axis: rec.axis,
+    blockSize: rec.block_size,
+    rounding: ROUNDING[rec.rounding],
+    scaleBits: rec.scale_bits,
+    flushSubnormalBlocks: rec.flush_fp32_subnorms,
+  };
+  return mismatches(fakeQuantize(hexToF32(rec.input_hex), FORMAT[rec.format]!, opts), expected);
+}
+
+describe('microxcaling golden vectors (preset: microxcaling)', () => {
+  const records = load('mx_public.jsonl');
+  it('has the 192 public records', () => expect(records.length).toBe(192));
+  for (const rec of records) {
+    it(rec.id, () => expect(run(rec, rec.output_hex).slice(0, 5)).toEqual([]));
+  }
+});
+
+describe('microxcaling quirk records: exact-arithmetic answers', () => {
+  for (const rec of load('quirks_public.jsonl')) {
+    it(rec.id, () => expect(run(rec, rec.exact_model_output_hex!).slice(0, 5)).toEqual([]));
+  }
+});
