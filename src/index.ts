@@ -50,3 +50,5 @@ export {
 } from './formats/errors.js';
 export type { MicroscaleErrorCode } from './formats/errors.js';
 export { CONTAINER_MAGIC, CONTAINER_VERSION } from './formats/container.js';
+export type { Backend, BackendCapabilities, MaybePromise } from './kernels/backend.js';
+export { referenceBackend } from './kernels/reference.js';

@@ -79,24 +79,28 @@ export function ggmlScaledBlock(ctx: QuantizeContext, len: number, pos: number, 
   }
 }
 
-/** ggml's `ggml_fp32_to_ue4m3` (see docs/formats.md for its quirks). Filled in by ggmlUe4m3. */
+/**
+ * ggml's `ggml_fp32_to_ue4m3`: round half up on the mantissa (not RNE), every value ≥ 248 becomes
+ * 0x7E (448), and values just below 2^−6 clamp to the subnormal 0x07 instead of rounding to 0x08.
+ */
 export function ggmlUe4m3(v: number): number {
   if (!(v > 0)) return 0;
-  const e = flog2(v);
-  if (e >= 8) return 0x7e;
-  if (e < -6) {
-    // subnormal range: step 2^-9, mantissa rounded half-up
-    const m = Math.floor(v * pow2(9) + 0.5);
-    return Math.min(m, 0x07);
+  const x = Math.min(v, 448);
+  const e = flog2(x);
+  let ue = e + 7;
+  if (ue <= 0) {
+    const man = Math.trunc(fround(x * 512 + 0.5));
+    return man < 1 ? 0 : Math.min(man, 7);
   }
-  let m = Math.floor((v * pow2(-e) - 1) * 8 + 0.5);
-  let ee = e + 7;
-  if (m === 8) {
+  if (ue >= 15) return 0x7e;
+  const frac8 = (x * pow2(-e) - 1) * 8; // mantissa field plus the fraction below it
+  let m = Math.floor(frac8) + (frac8 - Math.floor(frac8) >= 0.5 ? 1 : 0);
+  if (m > 7) {
     m = 0;
-    ee += 1;
+    ue += 1;
+    if (ue >= 15) return 0x7e;
   }
-  if (ee > 15 || (ee === 15 && m > 6)) return 0x7e;
-  return (ee << 3) | m;
+  return (ue << 3) | m;
 }
 
 function ggmlNvfp4Block(ctx: QuantizeContext, len: number, pos: number, si: number, st: BlockStats): void {
