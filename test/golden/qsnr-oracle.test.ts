@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fakeQuantize, type QuantizeOptions } from '../../src/index.js';
-import { gaussian, laplace, studentT } from '../oracle/data.js';
+import { gaussian, laplace, studentT } from '../../src/bdr-explorer/synthetic.js';
 
 const ORACLE_DIR = fileURLToPath(new URL('../../../shared/spec/oracle/', import.meta.url));
 const SCRIPT = fileURLToPath(new URL('../oracle/qsnr_oracle.py', import.meta.url));

@@ -38,3 +38,32 @@ export function studentT(n: number, dof: number, seed: number): Float32Array {
     return g[i * (dof + 1)]! / Math.sqrt(chi / dof);
   });
 }
+
+/** A named in-memory tensor, the unit the sweep works on. */
+export interface SyntheticTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+function scaled(x: Float32Array, s: number): Float32Array {
+  for (let i = 0; i < x.length; i++) x[i] = x[i]! * s;
+  return x;
+}
+
+/**
+ * The built-in default model: tensors shaped like a small transformer's weights ([out, in]) with the
+ * distributions quantization meets in practice — Gaussian, Laplace, heavy-tailed Student-t, and a
+ * weight whose few input channels carry large outliers (as in LLM activations folded into weights).
+ */
+export function defaultTensors(): SyntheticTensor[] {
+  const d = 256;
+  const outlier = scaled(gaussian(d * d, 4), 0.02);
+  for (const c of [3, 77, 190]) for (let r = 0; r < d; r++) outlier[r * d + c] = outlier[r * d + c]! * 40;
+  return [
+    { name: 'layers.0.attn.q_proj.weight (gaussian)', shape: [d, d], data: scaled(gaussian(d * d, 11), 0.02) },
+    { name: 'layers.0.attn.o_proj.weight (outlier channels)', shape: [d, d], data: outlier },
+    { name: 'layers.0.mlp.up_proj.weight (laplace)', shape: [4 * d, d], data: scaled(laplace(4 * d * d, 12), 0.015) },
+    { name: 'layers.0.mlp.down_proj.weight (student-t 3)', shape: [d, 4 * d], data: scaled(studentT(4 * d * d, 3, 13), 0.01) },
+  ];
+}
