@@ -128,7 +128,8 @@ export function intElement(name: string, p: IntElementParams): IntElement {
     maxFinite,
     minPositive: pow2(-fracBits),
     emax: flog2(maxFinite),
-    roundingBits: fracBits,
+    // bits below the leading bit of the largest power of two (the EVEN scale rule's mantissa width)
+    roundingBits: flog2(maxFinite) + fracBits,
   });
 }
 

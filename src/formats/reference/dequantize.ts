@@ -53,7 +53,7 @@ export function dequantizeReference(q: QuantizedTensor): Float32Array {
           const tau = taus[row * L.subBlocksPerRow + (start + j) / sub!.size | 0]!;
           v = value(codes[pos + j]!) * total * pow2(-tau);
         } else if (f.scaleRule === 'minMax') {
-          v = fround(value(codes[pos + j]!) * total) + offset;
+          v = value(codes[pos + j]!) * total + offset; // rounded once, on the float32 store
         } else {
           v = value(codes[pos + j]!) * total;
         }

@@ -101,7 +101,8 @@ export function encodeFloat(
     man = r - implicit;
   }
   if (expField > el.topExpField || (expField === el.topExpField && man > el.topManField)) {
-    return overflowCode(el, sign, overflow);
+    // IEEE 754 §7.4: rounding toward zero carries every finite overflow to the largest finite value.
+    return overflowCode(el, sign, mode === 'rtz' ? 'saturate' : overflow);
   }
   return sign + expField * implicit + man;
 }
