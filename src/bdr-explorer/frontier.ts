@@ -55,3 +55,30 @@ export function bdrGridFormats(grid: BdrGrid): string[] {
           }
   return [...names];
 }
+
+/**
+ * Parse a BDR grid: `key=v1,v2,…` or `key=a..b`, keys (m, k1, d1, k2, d2) separated by `;`;
+ * missing keys keep {@link DEFAULT_BDR_GRID}. Throws RangeError with the offending part.
+ */
+export function parseBdrGrid(text: string): BdrGrid {
+  const grid: Record<keyof BdrGrid, readonly number[]> = { ...DEFAULT_BDR_GRID };
+  for (const part of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(m|k1|d1|k2|d2)\s*=\s*(.+)$/.exec(part);
+    if (!m) throw new RangeError(`bad --bdr-grid part "${part}": use key=v1,v2 or key=a..b with keys m, k1, d1, k2, d2`);
+    const values: number[] = [];
+    for (const item of m[2]!.split(',').map((s) => s.trim())) {
+      const range = /^(\d+)\.\.(\d+)$/.exec(item);
+      if (range) {
+        const [a, b] = [Number(range[1]), Number(range[2])];
+        if (b < a || b - a > 64) throw new RangeError(`bad --bdr-grid range "${item}": need a..b with a ≤ b and at most 64 values`);
+        for (let v = a; v <= b; v++) values.push(v);
+      } else if (/^\d+$/.test(item)) {
+        values.push(Number(item));
+      } else {
+        throw new RangeError(`bad --bdr-grid value "${item}" for ${m[1]}: use integers or a..b`);
+      }
+    }
+    grid[m[1] as keyof BdrGrid] = values;
+  }
+  return grid;
+}
