@@ -26,10 +26,22 @@ export function formatTable(r: SweepResult): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const lines = [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
-  const elements = r.summary[0]?.elements ?? 0;
-  lines.push('', `${r.summary.length} variants · ${new Set(r.results.map((x) => x.tensor)).size} tensors · ${elements.toLocaleString('en-US')} elements · ${r.backend} backend · ${r.seconds.toFixed(1)} s`);
+  lines.push('', `${r.summary.length} variants · ${tensorCount(r)} tensors · ${elementCount(r).toLocaleString('en-US')} elements · ${r.backend} backend · ${r.seconds.toFixed(1)} s`);
   if (r.skipped.length) lines.push(`${r.skipped.length} combinations skipped (see --json for reasons)`);
   return lines.join('\n');
+}
+
+function tensorCount(r: SweepResult): number {
+  return new Set(r.results.map((x) => x.tensor)).size;
+}
+
+/** Elements of the distinct tensors swept (each counted once, whatever the formats). */
+function elementCount(r: SweepResult): number {
+  const seen = new Map<string, number>();
+  for (const x of r.results) seen.set(x.tensor, x.elements);
+  let n = 0;
+  for (const v of seen.values()) n += v;
+  return n;
 }
 
 function bytes(b: number): string {
@@ -210,7 +222,7 @@ svg text{font:11px system-ui,sans-serif;fill:#333}.grid{stroke:#eee}.frontier{fi
 .pt{fill:#999}.pt.pareto{fill:#2166ac}.bar{fill:#4a7fb5}.lbl{font-size:11px}.tick{font-size:9px;fill:#777}
 </style></head><body>
 <h1>${esc(title)}</h1>
-<p>${r.summary.length} variants over ${new Set(r.results.map((x) => x.tensor)).size} tensors (${(r.summary[0]?.elements ?? 0).toLocaleString('en-US')} elements), ${esc(r.backend)} backend, ${r.seconds.toFixed(1)} s. QSNR = −10·log10(Σ(x−q)²/Σx²), element-weighted over all tensors. Bold rows lie on the Pareto frontier.</p>
+<p>${r.summary.length} variants over ${tensorCount(r)} tensors (${elementCount(r).toLocaleString('en-US')} elements), ${esc(r.backend)} backend, ${r.seconds.toFixed(1)} s. QSNR = −10·log10(Σ(x−q)²/Σx²), element-weighted over all tensors. Bold rows lie on the Pareto frontier.</p>
 <h2>Accuracy against bandwidth</h2>
 ${tradeoffSvg(r.summary)}
 <h2>Summary</h2>

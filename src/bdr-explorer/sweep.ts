@@ -7,6 +7,7 @@ import type { Backend } from '../kernels/backend.js';
 import { referenceBackend } from '../kernels/reference.js';
 import { bdrGridFormats, paretoFrontier, type BdrGrid } from './frontier.js';
 import { measure, type TensorMetrics } from './metrics.js';
+import type { ModelReader } from './readers/types.js';
 
 /** A tensor the sweep can read lazily (a file reader's entry or an in-memory array). */
 export interface SweepTensor {
@@ -164,7 +165,10 @@ export async function sweep(tensors: Iterable<SweepTensor> | AsyncIterable<Sweep
   for (const t of list) {
     const x = await t.read();
     checkFinite(t.name, x);
-    const shape = t.shape.length === 0 ? [x.length] : [...t.shape];
+    // Rank ≥ 3 weights (convolutions, OIHW) are viewed as [out, in·kh·kw], their GEMM reduction
+    // layout, unless an explicit axis asks for the original shape.
+    const shape =
+      t.shape.length === 0 ? [x.length] : t.shape.length >= 3 && opts.axis === undefined ? [t.shape[0]!, x.length / Math.max(t.shape[0]!, 1)] : [...t.shape];
     const rank = shape.length;
     let axis = opts.axis ?? rank - 1;
     if (axis < 0) axis += rank;
@@ -239,4 +243,12 @@ export function summarize(rows: readonly SweepRow[]): SweepSummary[] {
 /** Wrap in-memory arrays as sweep tensors. */
 export function memoryTensors(list: readonly { name: string; shape: readonly number[]; data: Float32Array }[]): SweepTensor[] {
   return list.map((t) => ({ name: t.name, shape: t.shape, read: () => t.data }));
+}
+
+/** The floating-point tensors of an open model file, read lazily one at a time. */
+export function readerTensors(reader: ModelReader): SweepTensor[] {
+  return reader
+    .tensors()
+    .filter((t) => t.floating && t.readable && t.elements > 0)
+    .map((t) => ({ name: t.name, shape: t.shape, read: () => reader.read(t.name) }));
 }

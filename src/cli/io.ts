@@ -10,6 +10,8 @@ export interface CliIo {
   readStdin(): Promise<Uint8Array>;
   /** True when standard input is an interactive terminal. */
   readonly stdinIsTerminal: boolean;
+  /** True when standard error is an interactive terminal (progress bars go there). */
+  readonly stderrIsTerminal: boolean;
   /** Environment variables (MICROSCALE_DEBUG). */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -47,6 +49,7 @@ export function processIo(): CliIo {
     },
     readStdin: () => readAll(process.stdin),
     stdinIsTerminal: process.stdin.isTTY === true,
+    stderrIsTerminal: process.stderr.isTTY === true,
     env: process.env,
   };
 }

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { registerFormats } from './commands/formats.js';
 import { registerInfo } from './commands/info.js';
 import { registerQdq } from './commands/qdq.js';
+import { registerSweep } from './commands/sweep.js';
 import type { CliContext, RegisterCommand } from './context.js';
 import { EXIT_USAGE, classify } from './errors.js';
 import { processIo, type CliIo } from './io.js';
@@ -13,7 +14,7 @@ import { processIo, type CliIo } from './io.js';
  * Every subcommand, in help order. To add one, write src/cli/commands/NAME.ts exporting a
  * RegisterCommand (see context.ts) and add it here, e.g. `registerSweep`.
  */
-export const SUBCOMMANDS: readonly RegisterCommand[] = [registerFormats, registerInfo, registerQdq];
+export const SUBCOMMANDS: readonly RegisterCommand[] = [registerFormats, registerInfo, registerQdq, registerSweep];
 
 function packageVersion(): string {
   try {
@@ -52,6 +53,7 @@ Examples:
   $ microscale info mxfp4
   $ microscale info 'bdr(m=4,k1=16,d1=8,k2=2,d2=1)'
   $ microscale qdq --format mxfp4 < x.f32 > y.f32
+  $ microscale sweep model.safetensors --report report.html
   $ microscale help qdq`,
     );
   for (const register of SUBCOMMANDS) register(program, ctx);

@@ -1,0 +1,13 @@
+// microscale/explorer: model file readers, the format sweep, metrics and reports. Browser-safe;
+// Node file access is `openModelFile` from 'microscale/explorer/node'.
+export { openModel, sniffFormat, formatFromName, ModelFileError, bytesSource, blobSource, blobResolver, concatSource } from './readers/index.js';
+export type { ModelInput, OpenModelOptions, ModelReader, TensorInfo, ModelFormat, ModelFileProblem, ByteSource, BlobLike, SiblingResolver } from './readers/index.js';
+export { sweep, summarize, expandVariants, memoryTensors, readerTensors, SweepError, DEFAULT_FORMATS } from './sweep.js';
+export type { SweepOptions, SweepResult, SweepRow, SweepSummary, SweepSkip, SweepTensor, Variant } from './sweep.js';
+export { measure, storedBytes, HISTOGRAM_BINS } from './metrics.js';
+export type { TensorMetrics } from './metrics.js';
+export { paretoFrontier, bdrGridFormats, parseBdrGrid, DEFAULT_BDR_GRID } from './frontier.js';
+export type { BdrGrid, TradeoffPoint } from './frontier.js';
+export { formatTable, toCsv, toJson, toHtml, tradeoffSvg, heatmapSvg, histogramsSvg } from './report.js';
+export { defaultTensors, gaussian, laplace, studentT } from './synthetic.js';
+export type { SyntheticTensor } from './synthetic.js';
