@@ -52,3 +52,4 @@ export type { MicroscaleErrorCode } from './formats/errors.js';
 export { CONTAINER_MAGIC, CONTAINER_VERSION } from './formats/container.js';
 export type { Backend, BackendCapabilities, MaybePromise } from './kernels/backend.js';
 export { referenceBackend } from './kernels/reference.js';
+export type { Layout } from './formats/layout.js';

@@ -72,7 +72,7 @@ export class QuantizedTensor {
   readonly tensorScale: number;
   /** Number of elements. */
   readonly length: number;
-  /** Element format the codes are stored in (see {@link storedElement}). */
+  /** Element format the codes are stored in: the format's element, or its sign-magnitude twin under the microxcaling preset. */
   readonly element: ElementFormat;
   /** Format of the scale codes, or null for scalar formats. */
   readonly scaleElement: ElementFormat | null;
