@@ -7,7 +7,9 @@ import { ContainerError, MicroscaleError } from './errors.js';
 import { parseFormat } from './names.js';
 import { layoutOf } from './layout.js';
 import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options.js';
-import { packedByteLength } from './pack.js';
+import type { ElementFormat } from './element.js';
+import type { Format } from './format.js';
+import { packCodes, packedByteLength, unpackCodes } from './pack.js';
 import { QuantizedTensor, newScaleArray, scaleBytes, scaleElementOf } from './quantized.js';
 
 export const CONTAINER_MAGIC = 'MSQT';
@@ -59,9 +61,16 @@ function asBytes(a: Uint8Array | Uint16Array | Uint32Array): Uint8Array {
   return out;
 }
 
+/** Power-of-two scale exponents narrower than a byte are bit-packed like element codes. */
+function packedScaleBits(format: Format, scaleEl: ElementFormat | null): number {
+  return format.scheme === 'pow2' && scaleEl !== null && scaleEl.bits < 8 ? scaleEl.bits : 0;
+}
+
 export function serializeTensor(q: QuantizedTensor): Uint8Array {
   const o = q.options;
-  const sections = [q.codes, asBytes(q.scales), q.subScales, asBytes(q.offsets)];
+  const narrow = packedScaleBits(q.format, q.scaleElement);
+  const scales = narrow ? packCodes(q.scales, narrow) : asBytes(q.scales);
+  const sections = [q.codes, scales, q.subScales, asBytes(q.offsets)];
   const header: Header = {
     format: q.format.name,
     shape: [...o.shape],
@@ -163,9 +172,10 @@ export function deserializeTensor(bytes: Uint8Array): QuantizedTensor {
     const layout = layoutOf(format, options);
     const scaleEl = scaleElementOf(format, options);
     const sb = scaleBytes(scaleEl);
+    const narrow = packedScaleBits(format, scaleEl);
     const need = {
-      codes: packedByteLength(n, (format.element.bits)),
-      scales: layout.scaleCount * sb,
+      codes: packedByteLength(n, format.element.bits),
+      scales: narrow ? packedByteLength(layout.scaleCount, narrow) : layout.scaleCount * sb,
       subScales: format.subBlock ? packedByteLength(layout.subScaleCount, format.subBlock.bits) : 0,
       offsets: format.scaleRule === 'minMax' ? layout.scaleCount * sb : 0,
     };
@@ -186,7 +196,7 @@ export function deserializeTensor(bytes: Uint8Array): QuantizedTensor {
       return arr;
     };
     const codes = take(need.codes);
-    const scales = readScales(need.scales);
+    const scales = narrow ? Uint8Array.from(unpackCodes(take(need.scales), narrow, layout.scaleCount)) : readScales(need.scales);
     const subScales = take(need.subScales);
     const offsets = format.scaleRule === 'minMax' ? readScales(need.offsets) : new Uint8Array(0);
     if (format.tensorScale && !(typeof tensorScale === 'number' && (tensorScale > 0 || Number.isNaN(tensorScale)))) {

@@ -563,7 +563,9 @@ function pow2Block(format: Format, blk: Block, opts: OracleOptions, preset: stri
   if (!blockIsFinite(blk)) return fillNaN(blk);
   const amax = blockAmax(blk);
   if (amax === 0 || (opts.flushSubnormalBlocks && amax < twoTo(-126))) {
-    for (let j = 0; j < blk.len; j++) blk.out[j] = 0;
+    // OCP keeps each zero's sign in an all-zero block; microxcaling and flushed blocks give +0.
+    const keepSign = !micro && amax === 0;
+    for (let j = 0; j < blk.len; j++) blk.out[j] = keepSign && canHoldNegativeZero(el) ? blk.vals[j]! * 0 : 0;
     // microxcaling takes the scale of amax = 2^−126 for such blocks (MICROXCALING.md); OCP the smallest.
     return twoTo(micro ? Math.max(-126 - emax, -sMax) : -sMax);
   }
@@ -601,7 +603,7 @@ function pow2Block(format: Format, blk: Block, opts: OracleOptions, preset: stri
     if (sub) {
       let m = 0;
       for (let j = j0; j < end; j++) m = Math.max(m, Math.abs(blk.vals[j]!));
-      tau = m === 0 ? tauMax : Math.min(E - floorLog2(m), tauMax);
+      tau = m === 0 ? tauMax : Math.min(s + emax - floorLog2(m), tauMax);
     }
     const down = twoTo(tau - s);
     const up = twoTo(s - tau);
@@ -615,6 +617,11 @@ function pow2Block(format: Format, blk: Block, opts: OracleOptions, preset: stri
     }
   }
   return twoTo(s);
+}
+
+/** Whether the element has a −0 code (floats and sign-magnitude integers). */
+function canHoldNegativeZero(el: ElementFormat): boolean {
+  return el.kind === 'float' ? el.signed : el.encoding === 'signmag';
 }
 
 /** NVFP4's default per-tensor scale: max finite |x| / (element max · scale max) in float32. */

@@ -63,12 +63,13 @@ describe.skipIf(!existsSync(CHROMIUM))('in-browser explorer page (needs Debian c
     await page.setInputFiles('#file', MODEL);
     await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 120_000 });
     expect(await page.textContent('#error')).toBe('');
-    const rows: string[][] = await page.$$eval('#summary tbody tr', (trs: Element[]) =>
-      trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')),
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- DOM types live in the page, not here
+    const rows: string[][] = await page.$$eval('#summary tbody tr', (trs: any[]) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll('td') as ArrayLike<{ textContent: string | null }>, (td) => td.textContent ?? '')),
     );
     expect(rows.map((r) => r[0])).toEqual(['mxfp4', 'nvfp4', 'mx6', 'mxfp8_e4m3']);
     for (const r of rows) expect(Number(r[2])).toBeGreaterThan(10);
-    expect(await page.$$eval('svg', (s: Element[]) => s.length)).toBe(3);
+    expect(await page.$$eval('svg', (s: unknown[]) => s.length)).toBe(3);
     expect(await page.textContent('#status')).toMatch(/done: 4 formats over \d+ tensors/);
     // nothing left the page: every request went to the local server
     expect(requests.filter((u) => !u.startsWith(url) && !u.startsWith('blob:') && !u.startsWith('data:'))).toEqual([]);

@@ -138,22 +138,25 @@ function pow2Block(ctx: Ctx, len: number, pos: number, si: number, subBase: numb
     else if (Math.abs(v) > amax) amax = Math.abs(v);
   }
   const zeroCode = encodeElement(el, 0, 'rne');
-  const fillZero = (scaleCode: number, tau: number) => {
+  const fillZero = (scaleCode: number, tau: number, keepSign: boolean) => {
     ctx.scales[si] = scaleCode;
-    for (let j = 0; j < len; j++) codes[pos + j] = zeroCode;
+    for (let j = 0; j < len; j++) codes[pos + j] = keepSign ? encodeElement(el, buf[j]! * 0, 'rne') : zeroCode;
     if (sub) for (let j = 0; j < Math.ceil(len / sub.size); j++) ctx.taus![subBase + j] = tau;
   };
-  if (!finite) return fillZero(nanScale, 0);
+  if (!finite) return fillZero(nanScale, 0, false);
   if (amax === 0 || (opts.flushSubnormalBlocks && amax < TWO_M126)) {
-    // microxcaling takes log2(2^-126) for an all-zero block; OCP uses the smallest scale.
+    // microxcaling takes log2(2^-126) for an all-zero block and gives +0; OCP uses the smallest
+    // scale and keeps each zero's sign (flushed blocks become +0).
     const s = micro ? Math.max(-126 - el.emax, -smax) : -smax;
-    return fillZero(s + smax, tmax);
+    return fillZero(s + smax, tmax, !micro && amax === 0);
   }
   let s = ctx.ggml ? ggmlMxfp4Exponent(amax) : sharedExponent(amax, opts.scaleMode, el);
-  if (s > smax) return fillZero(nanScale, 0);
+  if (s > smax) return fillZero(nanScale, 0, false);
   if (s < -smax) s = -smax;
   ctx.scales[si] = s + smax;
-  const eBlock = flog2(amax);
+  // Microexponents count down from the block's effective exponent (⌊log2 amax⌋ under floor, after
+  // the clamp; the rounded-up exponent under ceil/even/rceil), so every rule uses the full range.
+  const eBlock = s + el.emax;
   const k2 = sub ? sub.size : len;
   for (let j0 = 0; j0 < len; j0 += k2) {
     const end = Math.min(j0 + k2, len);
