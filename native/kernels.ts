@@ -1,0 +1,1393 @@
+// microscale WASM kernels. Every kernel reads a job (the descriptor's derived constants and the
+// buffers) from linear memory at `P`, written by src/kernels/wasm/params.ts and converted once by
+// `prepare`; kernels never see a format's name. Ranges are in blocks (elements for casts, rows for
+// matmul) so the worker pool can split a tensor between threads that share one memory.
+import {
+  FloatParams,
+  IntParams,
+  OVERFLOW_INFINITY,
+  OVERFLOW_SATURATE,
+  ROUND_RNE,
+  ROUND_STOCHASTIC,
+  encodeFloat,
+  encodeInt,
+  flog2,
+  pow2,
+  seedMix,
+  stochasticUniform,
+  toUint16,
+} from './codec';
+
+// ---------------------------------------------------------------------------------- job layout
+
+/** f64 slot indices written by the JS side (params.ts mirrors them). */
+const EL: i32 = 0; // element descriptor, 24 slots
+const SC: i32 = 32; // scale element descriptor, 24 slots
+const D_KIND: i32 = 0; // 0 float, 1 int
+const D_BITS: i32 = 1;
+const D_EXP: i32 = 2;
+const D_MAN: i32 = 3;
+const D_BIAS: i32 = 4;
+const D_SIGNED: i32 = 5;
+const D_INF: i32 = 6;
+const D_NAN: i32 = 7;
+const D_SUB: i32 = 8;
+const D_ZERO: i32 = 9;
+const D_TOPEXP: i32 = 10;
+const D_TOPMAN: i32 = 11;
+const D_EMIN: i32 = 12;
+const D_OVERFLOW: i32 = 13;
+const D_FRAC: i32 = 14;
+const D_ENC: i32 = 15;
+const D_KMAX: i32 = 16;
+const D_KMIN: i32 = 17;
+const D_EMAX: i32 = 18;
+const D_RBITS: i32 = 19;
+const D_MAXFINITE: i32 = 20;
+const D_ELMAX: i32 = 21;
+const D_SIGNEDDEN: i32 = 22;
+const D_ZEROCODE: i32 = 23;
+const D_NEGZEROCODE: i32 = 24;
+
+const J_SCHEME: i32 = 64;
+const J_N: i32 = 65;
+const J_ROWS: i32 = 66;
+const J_ROWLEN: i32 = 67;
+const J_INNER: i32 = 68;
+const J_BS: i32 = 69;
+const J_BPR: i32 = 70;
+const J_SUBSIZE: i32 = 71;
+const J_SUBBITS: i32 = 72;
+const J_SUBPR: i32 = 73;
+const J_ROUNDING: i32 = 74;
+const J_SEED: i32 = 75;
+const J_SCALEBITS: i32 = 76;
+const J_MICRO: i32 = 77;
+const J_GGML: i32 = 78;
+const J_FLUSH: i32 = 79;
+const J_SCALEMODE: i32 = 80;
+const J_RULE: i32 = 81;
+const J_UPPER: i32 = 82;
+const J_HASUPPER: i32 = 83;
+const J_HASTS: i32 = 84;
+const J_TS: i32 = 85;
+const J_CLAMPLO: i32 = 86;
+const J_CLAMPHI: i32 = 87;
+const J_HASCLAMP: i32 = 88;
+const J_TORCHAO: i32 = 89;
+const J_SCALEBYTES: i32 = 90;
+const J_SCALENAN: i32 = 91;
+const J_SCALEF32: i32 = 92;
+const J_ELF32: i32 = 93;
+const J_X: i32 = 96;
+const J_CODES: i32 = 97;
+const J_SCALES: i32 = 98;
+const J_SUBS: i32 = 99;
+const J_OFFSETS: i32 = 100;
+const J_OUT: i32 = 101;
+const J_LUT: i32 = 102;
+const J_SCALELUT: i32 = 103;
+const J_LOG2T: i32 = 104;
+const J_LUT32: i32 = 105;
+const J_FASTDEQ: i32 = 106;
+const J_FASTQ: i32 = 107;
+const J_MAXMAG: i32 = 108;
+const J_INFMAG: i32 = 109;
+const J_NANCODE: i32 = 110;
+
+/** Byte offsets of the converted structs inside the job area. */
+const OFF_JOB: usize = 1024;
+const OFF_EF: usize = 1536;
+const OFF_SF: usize = 1600;
+const OFF_EI: usize = 1664;
+
+const SCHEME_CAST: i32 = 0;
+const SCHEME_POW2: i32 = 1;
+
+const RULE_ABSMAX: i32 = 0;
+const RULE_SIGNEDMAX: i32 = 1;
+const RULE_MINMAX: i32 = 2;
+
+const MODE_FLOOR: i32 = 0;
+const MODE_CEIL: i32 = 1;
+const MODE_EVEN: i32 = 2;
+
+@unmanaged
+class Job {
+  scheme: i32 = 0;
+  elIsFloat: bool = false;
+  elBits: i32 = 0;
+  elOverflow: i32 = 0;
+  zeroCode: i64 = 0;
+  negZeroCode: i64 = 0;
+  emax: i32 = 0;
+  roundingBits: i32 = 0;
+  maxFinite: f64 = 0;
+  elMax: f64 = 0;
+  signedDen: f64 = 0;
+  n: i32 = 0;
+  rows: i32 = 0;
+  rowLength: i32 = 0;
+  inner: i32 = 0;
+  bs: i32 = 0;
+  bpr: i32 = 0;
+  subSize: i32 = 0;
+  subBits: i32 = 0;
+  subPerRow: i32 = 0;
+  rounding: i32 = 0;
+  seedMix: u32 = 0;
+  scaleBits: i32 = 0;
+  micro: bool = false;
+  ggml: bool = false;
+  flush: bool = false;
+  scaleMode: i32 = 0;
+  rule: i32 = 0;
+  upper: f64 = 0;
+  hasUpper: bool = false;
+  hasTensorScale: bool = false;
+  tensorScale: f64 = 0;
+  clampLo: f64 = 0;
+  clampHi: f64 = 0;
+  hasClamp: bool = false;
+  torchao: bool = false;
+  scaleBytes: i32 = 0;
+  scaleNanCode: i64 = 0;
+  scaleIsF32: bool = false;
+  elIsF32: bool = false;
+  fastDeq: bool = false;
+  fastQuant: i32 = 0;
+  maxMagCode: i32 = 0;
+  infMagCode: i32 = 0;
+  nanCode: i32 = 0;
+  x: usize = 0;
+  codes: usize = 0;
+  scales: usize = 0;
+  subs: usize = 0;
+  offsets: usize = 0;
+  out: usize = 0;
+  lut: usize = 0;
+  scaleLut: usize = 0;
+  log2Table: usize = 0;
+  lut32: usize = 0;
+}
+
+// @ts-ignore: decorator
+@inline function slot(P: usize, i: i32): f64 {
+  return load<f64>(P + (<usize>i << 3));
+}
+// @ts-ignore: decorator
+@inline function islot(P: usize, i: i32): i32 {
+  return <i32>load<f64>(P + (<usize>i << 3));
+}
+// @ts-ignore: decorator
+@inline function uslot(P: usize, i: i32): usize {
+  return <usize>load<f64>(P + (<usize>i << 3));
+}
+
+function fillFloat(P: usize, base: i32, f: FloatParams): void {
+  f.bits = islot(P, base + D_BITS);
+  f.expBits = islot(P, base + D_EXP);
+  f.manBits = islot(P, base + D_MAN);
+  f.bias = islot(P, base + D_BIAS);
+  f.signed = islot(P, base + D_SIGNED) != 0;
+  f.infinity = islot(P, base + D_INF) != 0;
+  f.nan = islot(P, base + D_NAN);
+  f.subnormals = islot(P, base + D_SUB) != 0;
+  f.zero = islot(P, base + D_ZERO) != 0;
+  f.topExpField = islot(P, base + D_TOPEXP);
+  f.topManField = islot(P, base + D_TOPMAN);
+  f.emin = islot(P, base + D_EMIN);
+}
+
+/** Convert the f64 slots at P into the typed structs the kernels read. Call once per job, before any range. */
+export function prepare(P: usize): void {
+  const J = changetype<Job>(P + OFF_JOB);
+  const ef = changetype<FloatParams>(P + OFF_EF);
+  const sf = changetype<FloatParams>(P + OFF_SF);
+  const ei = changetype<IntParams>(P + OFF_EI);
+  fillFloat(P, EL, ef);
+  fillFloat(P, SC, sf);
+  ei.bits = islot(P, EL + D_BITS);
+  ei.fracBits = islot(P, EL + D_FRAC);
+  ei.encoding = islot(P, EL + D_ENC);
+  ei.kMax = slot(P, EL + D_KMAX);
+  ei.kMin = slot(P, EL + D_KMIN);
+  J.scheme = islot(P, J_SCHEME);
+  J.elIsFloat = islot(P, EL + D_KIND) == 0;
+  J.elBits = islot(P, EL + D_BITS);
+  J.elOverflow = islot(P, EL + D_OVERFLOW);
+  J.zeroCode = <i64>slot(P, EL + D_ZEROCODE);
+  J.negZeroCode = <i64>slot(P, EL + D_NEGZEROCODE);
+  J.emax = islot(P, EL + D_EMAX);
+  J.roundingBits = islot(P, EL + D_RBITS);
+  J.maxFinite = slot(P, EL + D_MAXFINITE);
+  J.elMax = slot(P, EL + D_ELMAX);
+  J.signedDen = slot(P, EL + D_SIGNEDDEN);
+  J.n = islot(P, J_N);
+  J.rows = islot(P, J_ROWS);
+  J.rowLength = islot(P, J_ROWLEN);
+  J.inner = islot(P, J_INNER);
+  J.bs = islot(P, J_BS);
+  J.bpr = islot(P, J_BPR);
+  J.subSize = islot(P, J_SUBSIZE);
+  J.subBits = islot(P, J_SUBBITS);
+  J.subPerRow = islot(P, J_SUBPR);
+  J.rounding = islot(P, J_ROUNDING);
+  J.seedMix = seedMix(<u32>(<i64>slot(P, J_SEED)));
+  J.scaleBits = islot(P, J_SCALEBITS);
+  J.micro = islot(P, J_MICRO) != 0;
+  J.ggml = islot(P, J_GGML) != 0;
+  J.flush = islot(P, J_FLUSH) != 0;
+  J.scaleMode = islot(P, J_SCALEMODE);
+  J.rule = islot(P, J_RULE);
+  J.upper = slot(P, J_UPPER);
+  J.hasUpper = islot(P, J_HASUPPER) != 0;
+  J.hasTensorScale = islot(P, J_HASTS) != 0;
+  J.tensorScale = slot(P, J_TS);
+  J.clampLo = slot(P, J_CLAMPLO);
+  J.clampHi = slot(P, J_CLAMPHI);
+  J.hasClamp = islot(P, J_HASCLAMP) != 0;
+  J.torchao = islot(P, J_TORCHAO) != 0;
+  J.scaleBytes = islot(P, J_SCALEBYTES);
+  J.scaleNanCode = <i64>slot(P, J_SCALENAN);
+  J.scaleIsF32 = islot(P, J_SCALEF32) != 0;
+  J.elIsF32 = islot(P, J_ELF32) != 0;
+  J.fastDeq = islot(P, J_FASTDEQ) != 0;
+  J.fastQuant = islot(P, J_FASTQ);
+  J.maxMagCode = islot(P, J_MAXMAG);
+  J.infMagCode = islot(P, J_INFMAG);
+  J.nanCode = islot(P, J_NANCODE);
+  J.x = uslot(P, J_X);
+  J.codes = uslot(P, J_CODES);
+  J.scales = uslot(P, J_SCALES);
+  J.subs = uslot(P, J_SUBS);
+  J.offsets = uslot(P, J_OFFSETS);
+  J.out = uslot(P, J_OUT);
+  J.lut = uslot(P, J_LUT);
+  J.scaleLut = uslot(P, J_SCALELUT);
+  J.log2Table = uslot(P, J_LOG2T);
+  J.lut32 = uslot(P, J_LUT32);
+}
+
+// ---------------------------------------------------------------------------------- bit streams
+
+// One writer for element codes and one for microexponents; per instance, hence per thread.
+let wPtr: usize = 0;
+let wAcc: u64 = 0;
+let wN: i32 = 0;
+let wBits: i32 = 0;
+let wMask: u64 = 0;
+let tPtr: usize = 0;
+let tAcc: u64 = 0;
+let tN: i32 = 0;
+let tBits: i32 = 0;
+
+function writerStart(base: usize, index: i32, bits: i32): void {
+  const bit = <u64>index * <u64>bits;
+  wPtr = base + <usize>(bit >> 3);
+  wN = <i32>(bit & 7);
+  wAcc = wN != 0 ? <u64>load<u8>(wPtr) & ((<u64>1 << wN) - 1) : 0;
+  wBits = bits;
+  wMask = bits >= 64 ? <u64>-1 : (<u64>1 << bits) - 1;
+}
+
+// @ts-ignore: decorator
+@inline function push(code: i64): void {
+  wAcc |= (<u64>code & wMask) << <u64>wN;
+  wN += wBits;
+  if (wN >= 32) {
+    store<u32>(wPtr, <u32>wAcc);
+    wPtr += 4;
+    wAcc >>= 32;
+    wN -= 32;
+  }
+}
+
+function writerEnd(): void {
+  while (wN >= 8) {
+    store<u8>(wPtr, <u8>wAcc);
+    wPtr++;
+    wAcc >>= 8;
+    wN -= 8;
+  }
+  if (wN > 0) {
+    const keep = <u32>load<u8>(wPtr) & ~((<u32>1 << wN) - 1);
+    store<u8>(wPtr, <u8>(keep | <u32>wAcc));
+  }
+}
+
+function tauStart(base: usize, index: i32, bits: i32): void {
+  const bit = <u64>index * <u64>bits;
+  tPtr = base + <usize>(bit >> 3);
+  tN = <i32>(bit & 7);
+  tAcc = tN != 0 ? <u64>load<u8>(tPtr) & ((<u64>1 << tN) - 1) : 0;
+  tBits = bits;
+}
+
+// @ts-ignore: decorator
+@inline function pushTau(tau: i32): void {
+  tAcc |= (<u64>tau & ((<u64>1 << tBits) - 1)) << <u64>tN;
+  tN += tBits;
+  if (tN >= 32) {
+    store<u32>(tPtr, <u32>tAcc);
+    tPtr += 4;
+    tAcc >>= 32;
+    tN -= 32;
+  }
+}
+
+function tauEnd(): void {
+  while (tN >= 8) {
+    store<u8>(tPtr, <u8>tAcc);
+    tPtr++;
+    tAcc >>= 8;
+    tN -= 8;
+  }
+  if (tN > 0) {
+    const keep = <u32>load<u8>(tPtr) & ~((<u32>1 << tN) - 1);
+    store<u8>(tPtr, <u8>(keep | <u32>tAcc));
+  }
+}
+
+/** Code `index` of `bits` bits from an LSB-first stream (the buffer has 8 bytes of slack). */
+// @ts-ignore: decorator
+@inline function readBits(base: usize, index: i32, bits: i32): u32 {
+  const bit = <u64>index * <u64>bits;
+  return <u32>((load<u64>(base + <usize>(bit >> 3)) >> (bit & 7)) & ((<u64>1 << bits) - 1));
+}
+
+// ---------------------------------------------------------------------------------- helpers
+
+// @ts-ignore: decorator
+@inline function isFiniteNumber(v: f64): bool {
+  return v - v == 0.0;
+}
+
+// @ts-ignore: decorator
+@inline function fround(v: f64): f64 {
+  return <f64>(<f32>v);
+}
+
+/** Flat input index of element `l` of blocked row `row` (layout.ts flatIndex). */
+// @ts-ignore: decorator
+@inline function flatIndex(J: Job, row: i32, l: i32): u32 {
+  if (J.inner == 1) return <u32>(row * J.rowLength + l);
+  const o = row / J.inner;
+  const i = row - o * J.inner;
+  return <u32>((o * J.rowLength + l) * J.inner + i);
+}
+
+// @ts-ignore: decorator
+@inline function storeScale(J: Job, base: usize, g: i32, code: i64): void {
+  const sb = J.scaleBytes;
+  if (sb == 1) store<u8>(base + <usize>g, <u8>code);
+  else if (sb == 2) store<u16>(base + (<usize>g << 1), <u16>code);
+  else store<u32>(base + (<usize>g << 2), <u32>code);
+}
+
+// @ts-ignore: decorator
+@inline function loadScale(J: Job, base: usize, g: i32): u32 {
+  const sb = J.scaleBytes;
+  if (sb == 1) return <u32>load<u8>(base + <usize>g);
+  if (sb == 2) return <u32>load<u16>(base + (<usize>g << 1));
+  return load<u32>(base + (<usize>g << 2));
+}
+
+/** Exact value of a scale code of the scale element (fp32 bits or the decode table). */
+// @ts-ignore: decorator
+@inline function scaleValue(J: Job, code: u32): f64 {
+  return J.scaleIsF32 ? <f64>reinterpret<f32>(code) : load<f64>(J.scaleLut + (<usize>code << 3));
+}
+
+/** Exact value of an element code (fp32 bits or the decode table). */
+// @ts-ignore: decorator
+@inline function elementValue(J: Job, code: u32): f64 {
+  return J.elIsF32 ? <f64>reinterpret<f32>(code) : load<f64>(J.lut + (<usize>code << 3));
+}
+
+// @ts-ignore: decorator
+@inline function encodeElementAt(P: usize, J: Job, a: f64, u: f64, overflow: i32): i64 {
+  if (J.elIsFloat) return encodeFloat(changetype<FloatParams>(P + OFF_EF), a, J.rounding, u, overflow);
+  return encodeInt(changetype<IntParams>(P + OFF_EI), a, J.rounding, u);
+}
+
+// ---------------------------------------------------------------------------------- quantize
+
+/**
+ * Quantize blocks [g0, g1) (elements for casts) of the job at P. Returns −1, or the flat index
+ * of the first element the format cannot encode (the caller re-runs the reference for the error).
+ */
+export function quantizeRange(P: usize, g0: i32, g1: i32): i32 {
+  const J = changetype<Job>(P + OFF_JOB);
+  if (g1 <= g0) return -1;
+  if (J.scheme == SCHEME_CAST) return castRange(P, J, g0, g1);
+  const row0 = g0 / J.bpr;
+  const pos0 = row0 * J.rowLength + (g0 - row0 * J.bpr) * J.bs;
+  writerStart(J.codes, pos0, J.elBits);
+  if (J.subSize > 0) tauStart(J.subs, row0 * J.subPerRow + ((g0 - row0 * J.bpr) * J.bs) / J.subSize, J.subBits);
+  if (J.fastQuant != FAST_NONE) fastSetup(P, J);
+  let bad = -1;
+  for (let g = g0; g < g1; g++) {
+    const row = g / J.bpr;
+    const start = (g - row * J.bpr) * J.bs;
+    const len = min(J.bs, J.rowLength - start);
+    const r =
+      J.scheme == SCHEME_POW2
+        ? J.fastQuant != FAST_NONE
+          ? pow2FastBlock(P, J, g, row, start, len)
+          : pow2Block(P, J, g, row, start, len)
+        : scaledBlock(P, J, g, row, start, len);
+    if (r >= 0 && bad < 0) bad = r;
+  }
+  writerEnd();
+  if (J.subSize > 0) tauEnd();
+  return bad;
+}
+
+function castRange(P: usize, J: Job, i0: i32, i1: i32): i32 {
+  if (J.fastQuant != FAST_NONE) return castFastRange(J, i0, i1);
+  writerStart(J.codes, i0, J.elBits);
+  const overflow = J.elIsFloat ? J.elOverflow : OVERFLOW_SATURATE;
+  const stochastic = J.rounding == ROUND_STOCHASTIC;
+  let bad = -1;
+  for (let i = i0; i < i1; i++) {
+    const a = <f64>load<f32>(J.x + (<usize>i << 2));
+    const u = stochastic ? stochasticUniform(J.seedMix, <u32>i) : 0.0;
+    let c = encodeElementAt(P, J, a, u, overflow);
+    if (c < 0) {
+      if (bad < 0) bad = i;
+      c = 0;
+    }
+    push(c);
+  }
+  writerEnd();
+  return bad;
+}
+
+/** The code of a cast input that is NaN or ±Infinity, or −1 when the element cannot hold it. */
+function castSpecial(J: Job, vb: u32): i32 {
+  if ((vb & 0x7fffffff) > 0x7f800000) return J.nanCode;
+  if (fKind == FAST_FLOAT || fKind == FAST_F32EXP) return J.infMagCode | (<i32>(vb >>> 31) << fSignShift);
+  return encodeLane(0x7f7fffff, <i32>(vb >>> 31)); // integers saturate
+}
+
+function castFastRange(J: Job, i0: i32, i1: i32): i32 {
+  fastSetup(changetype<usize>(J) - OFF_JOB, J);
+  writerStart(J.codes, i0, J.elBits);
+  const bits = J.elBits;
+  let bad = -1;
+  let i = i0;
+  if (ASC_FEATURE_SIMD) {
+    const absMask = i32x4.splat(0x7fffffff);
+    const inf = i32x4.splat(0x7f800000);
+    if (bits == 16 || bits == 8 || bits == 4) {
+      // whole output bytes from here on: write vectors directly
+      while (i < i1 && !writerFlushBytes()) {
+        const vb = load<u32>(J.x + (<usize>i << 2));
+        const c = (vb & 0x7fffffff) >= 0x7f800000 ? castSpecial(J, vb) : encodeLane(vb & 0x7fffffff, <i32>(vb >>> 31));
+        if (c < 0 && bad < 0) bad = i;
+        push(c < 0 ? 0 : c);
+        i++;
+      }
+      for (; i + 16 <= i1; i += 16) {
+        const p = J.x + (<usize>i << 2);
+        const v0 = v128.load(p);
+        const v1 = v128.load(p, 16);
+        const v2 = v128.load(p, 32);
+        const v3 = v128.load(p, 48);
+        const special = v128.or(
+          v128.or(i32x4.ge_u(v128.and(v0, absMask), inf), i32x4.ge_u(v128.and(v1, absMask), inf)),
+          v128.or(i32x4.ge_u(v128.and(v2, absMask), inf), i32x4.ge_u(v128.and(v3, absMask), inf)),
+        );
+        if (v128.any_true(special)) {
+          for (let k = 0; k < 16; k++) {
+            const vb = load<u32>(p + (<usize>k << 2));
+            const c = (vb & 0x7fffffff) >= 0x7f800000 ? castSpecial(J, vb) : encodeLane(vb & 0x7fffffff, <i32>(vb >>> 31));
+            if (c < 0 && bad < 0) bad = i + k;
+            push(c < 0 ? 0 : c);
+          }
+          continue;
+        }
+        const c0 = encodeLane4(v128.and(v0, absMask), i32x4.shr_u(v0, 31));
+        const c1 = encodeLane4(v128.and(v1, absMask), i32x4.shr_u(v1, 31));
+        const c2 = encodeLane4(v128.and(v2, absMask), i32x4.shr_u(v2, 31));
+        const c3 = encodeLane4(v128.and(v3, absMask), i32x4.shr_u(v3, 31));
+        if (bits == 16) {
+          v128.store(wPtr, i16x8.narrow_i32x4_u(c0, c1));
+          v128.store(wPtr, i16x8.narrow_i32x4_u(c2, c3), 16);
+          wPtr += 32;
+        } else {
+          store16(c0, c1, c2, c3, bits);
+        }
+      }
+    }
+  }
+  for (; i < i1; i++) {
+    const vb = load<u32>(J.x + (<usize>i << 2));
+    const c = (vb & 0x7fffffff) >= 0x7f800000 ? castSpecial(J, vb) : encodeLane(vb & 0x7fffffff, <i32>(vb >>> 31));
+    if (c < 0 && bad < 0) bad = i;
+    push(c < 0 ? 0 : c);
+  }
+  writerEnd();
+  return bad;
+}
+
+/** Codes of a block stored as zeros; with `xb` each keeps the sign of its (zero) input. */
+function fillZeroBlock(J: Job, len: i32, tau: i32, xb: usize = 0): void {
+  const z = J.zeroCode;
+  if (xb != 0) {
+    for (let j = 0; j < len; j++) push(load<u32>(xb + (<usize>j << 2)) >> 31 ? J.negZeroCode : z);
+  } else {
+    for (let j = 0; j < len; j++) push(z);
+  }
+  if (J.subSize > 0) {
+    const count = (len + J.subSize - 1) / J.subSize;
+    for (let t = 0; t < count; t++) pushTau(tau);
+  }
+}
+
+/** sharedExponent of scale-rules.ts. */
+function sharedExponent(J: Job, amax: f64): i32 {
+  const e = flog2(amax);
+  const mode = J.scaleMode;
+  if (mode == MODE_FLOOR) return e - J.emax;
+  if (mode == MODE_CEIL) return (amax == pow2(e) ? e : e + 1) - J.emax;
+  if (mode == MODE_EVEN) {
+    const frac = amax * pow2(-e) - 1.0;
+    return (frac >= 1.0 - pow2(-(J.roundingBits + 1)) ? e + 1 : e) - J.emax;
+  }
+  const s = e - J.emax;
+  return J.maxFinite * pow2(s) >= amax ? s : s + 1;
+}
+
+/** ggml's ⌊log2f(amax)⌋ − 2: the table holds, per binade, the first float32 pattern whose
+ * float32-rounded log2 reaches the next integer (measured on the host's Math.log2). */
+function ggmlMxfp4Exponent(J: Job, amax: f64): i32 {
+  const k = flog2(amax);
+  const bits = reinterpret<u32>(<f32>amax);
+  const first = load<u32>(J.log2Table + (<usize>(k + 149) << 2));
+  const e = bits >= first ? k + 1 : k;
+  return max(e - 2, -127);
+}
+
+const KVALUE_COUNT: i32 = 16;
+
+// @ts-ignore: decorator
+@inline function kvalue(i: i32): f64 {
+  // ggml's kvalues_mxfp4 table {0,1,2,3,4,6,8,12,0,-1,-2,-3,-4,-6,-8,-12} (FP4 E2M1 doubled)
+  const m = i & 7;
+  const mag: f64 = m < 4 ? <f64>m : m == 4 ? 4.0 : m == 5 ? 6.0 : m == 6 ? 8.0 : 12.0;
+  return i >= 8 ? -mag : mag;
+}
+
+/** ggml's best_index: the first index minimising |fround(K[i]·d) − x| in float32. */
+function ggmlBestIndex(x: f64, d: f64): i32 {
+  let best = 0;
+  let bestErr = Math.abs(fround(fround(kvalue(0) * d) - x));
+  for (let i = 1; i < KVALUE_COUNT; i++) {
+    const err = Math.abs(fround(fround(kvalue(i) * d) - x));
+    if (err < bestErr) {
+      best = i;
+      bestErr = err;
+    }
+  }
+  return best;
+}
+
+function pow2Block(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i32 {
+  const xb = J.x + (<usize>(row * J.rowLength + start) << 2);
+  const sb = J.scaleBits;
+  const smax = (1 << (sb - 1)) - 1;
+  const nanScale = (1 << sb) - 1;
+  const tmax = J.subSize > 0 ? (1 << J.subBits) - 1 : 0;
+  let amax: f64 = 0;
+  let finite = true;
+  for (let j = 0; j < len; j++) {
+    const v = <f64>load<f32>(xb + (<usize>j << 2));
+    if (!isFiniteNumber(v)) finite = false;
+    else if (Math.abs(v) > amax) amax = Math.abs(v);
+  }
+  if (!finite) {
+    store<u8>(J.scales + <usize>g, <u8>nanScale);
+    fillZeroBlock(J, len, 0);
+    return -1;
+  }
+  if (amax == 0.0 || (J.flush && amax < pow2(-126))) {
+    // microxcaling takes log2(2^-126) for an all-zero block and gives +0; OCP uses the smallest
+    // scale and keeps each zero's sign (flushed blocks become +0)
+    const s0 = J.micro ? max(-126 - J.emax, -smax) : -smax;
+    store<u8>(J.scales + <usize>g, <u8>(s0 + smax));
+    fillZeroBlock(J, len, tmax, !J.micro && amax == 0.0 ? xb : 0);
+    return -1;
+  }
+  let s = J.ggml ? ggmlMxfp4Exponent(J, amax) : sharedExponent(J, amax);
+  if (s > smax) {
+    store<u8>(J.scales + <usize>g, <u8>nanScale);
+    fillZeroBlock(J, len, 0);
+    return -1;
+  }
+  if (s < -smax) s = -smax;
+  store<u8>(J.scales + <usize>g, <u8>(s + smax));
+  // microexponents count down from the block's effective exponent (after the clamp)
+  const eBlock = s + J.emax;
+  const k2 = J.subSize > 0 ? J.subSize : len;
+  const stochastic = J.rounding == ROUND_STOCHASTIC;
+  const micro = J.micro;
+  const ggml = J.ggml;
+  let bad = -1;
+  for (let j0 = 0; j0 < len; j0 += k2) {
+    const end = min(j0 + k2, len);
+    let tau = 0;
+    if (J.subSize > 0) {
+      let smaxSub: f64 = 0;
+      for (let j = j0; j < end; j++) smaxSub = Math.max(smaxSub, Math.abs(<f64>load<f32>(xb + (<usize>j << 2))));
+      tau = smaxSub == 0.0 ? tmax : min(eBlock - flog2(smaxSub), tmax);
+      pushTau(tau);
+    }
+    const inv = pow2(tau - s);
+    for (let j = j0; j < end; j++) {
+      const v = <f64>load<f32>(xb + (<usize>j << 2));
+      let c: i64;
+      if (ggml) {
+        c = ggmlBestIndex(v, pow2(s - 1));
+      } else {
+        let a = v * inv;
+        if (micro) {
+          a = fround(a);
+          if (a == 0.0) a = 0.0;
+        }
+        const u = stochastic ? stochasticUniform(J.seedMix, flatIndex(J, row, start + j)) : 0.0;
+        c = encodeElementAt(P, J, a, u, OVERFLOW_SATURATE);
+        if (c < 0) {
+          if (bad < 0) bad = <i32>flatIndex(J, row, start + j);
+          c = 0;
+        }
+      }
+      push(c);
+    }
+  }
+  return bad;
+}
+
+// ---------------------------------------------------------------------------------- fast pow2 path
+
+// Power-of-two blocks with RNE or RTZ rounding, on float32 lanes. Exact because (1) v·2^−s is a
+// power-of-two scaling, exact in float32 unless it falls below 2^−126, where every element the
+// path accepts (half its smallest step ≥ 2^−126) encodes ±0 either way; (2) t = |a|·2^(m−pe) < 2^23,
+// so (t + 2^23) − 2^23 is t rounded half-even and ⌊t⌋ is t toward zero; (3) float codes are
+// ((pe + bias − 1) << m) + r, carries included, saturated at the largest finite code.
+const FAST_NONE: i32 = 0;
+const FAST_FLOAT: i32 = 1;
+const FAST_TWOS: i32 = 2;
+const FAST_SIGNMAG: i32 = 3;
+const FAST_OFFSET: i32 = 4;
+const FAST_UNSIGNED: i32 = 5;
+/** Casts to a float with float32's exponent field (bf16): rounding on the bit pattern. */
+const FAST_F32EXP: i32 = 6;
+
+let fKind: i32 = 0;
+let fMan: i32 = 0;
+let fBase: i32 = 0; // bias − 1
+let fEmin: i32 = 0;
+let fClamp: i32 = 0; // largest magnitude code a finite value may take (max finite, or Inf under overflow=infinity)
+let fSignShift: i32 = 0;
+let fMask: i32 = 0;
+let fHalf: i32 = 0;
+let fFracScale: f32 = 0;
+let fKMax: f32 = 0;
+let fKMinAbs: f32 = 0;
+let fRtz: bool = false;
+let fShift: i32 = 0;
+
+function fastSetup(P: usize, J: Job): void {
+  const ef = changetype<FloatParams>(P + OFF_EF);
+  const ei = changetype<IntParams>(P + OFF_EI);
+  fKind = J.fastQuant;
+  fRtz = J.rounding != ROUND_RNE;
+  fSignShift = J.elBits - 1;
+  fMask = (1 << J.elBits) - 1;
+  fHalf = 1 << (J.elBits - 1);
+  fClamp = J.maxMagCode;
+  if (fKind == FAST_FLOAT || fKind == FAST_F32EXP) {
+    fMan = ef.manBits;
+    fBase = ef.bias - 1;
+    fEmin = ef.emin;
+    fShift = 23 - ef.manBits;
+  } else {
+    fFracScale = <f32>pow2(ei.fracBits);
+    fKMax = <f32>ei.kMax;
+    fKMinAbs = <f32>-ei.kMin;
+  }
+}
+
+const MAGIC: f32 = 8388608.0; // 2^23
+const ABS_CLAMP: u32 = 227 << 23; // 2^100: every larger magnitude saturates alike
+
+// @ts-ignore: decorator
+@inline function roundLane(t: f32): f32 {
+  return fRtz ? Mathf.floor(t) : (t + MAGIC) - MAGIC;
+}
+
+/** Code of a finite float32 value given as |a| bits (any size) and its sign. */
+// @ts-ignore: decorator
+@inline function encodeLane(ab0: u32, neg: i32): i32 {
+  const ab = min(ab0, ABS_CLAMP);
+  if (fKind == FAST_FLOAT) {
+    const pe = max(<i32>(ab >>> 23) - 127, fEmin);
+    const t = reinterpret<f32>(ab) * reinterpret<f32>((127 + fMan - pe) << 23);
+    const code = min(((pe + fBase) << fMan) + <i32>roundLane(t), fClamp);
+    return code | (neg << fSignShift);
+  }
+  if (fKind == FAST_F32EXP) {
+    const r = fRtz ? ab0 >>> fShift : (ab0 + (1 << (fShift - 1)) - 1 + ((ab0 >>> fShift) & 1)) >>> fShift;
+    return min(<i32>r, fClamp) | (neg << fSignShift);
+  }
+  const r = roundLane(reinterpret<f32>(ab) * fFracScale);
+  const k = <i32>Mathf.min(r, fKMax);
+  if (fKind == FAST_TWOS) return (neg != 0 ? -k : k) & fMask;
+  if (fKind == FAST_SIGNMAG) return k | (neg << fSignShift);
+  if (fKind == FAST_OFFSET) return neg != 0 ? fHalf - <i32>Mathf.min(r, fKMinAbs) : fHalf + k;
+  return neg != 0 ? 0 : k;
+}
+
+/** Four codes at once (SIMD build). */
+// @ts-ignore: decorator
+@inline function encodeLane4(ab0: v128, neg: v128): v128 {
+  const ab = i32x4.min_u(ab0, i32x4.splat(ABS_CLAMP));
+  if (fKind == FAST_FLOAT) {
+    const pe = i32x4.max_s(i32x4.sub(i32x4.shr_u(ab, 23), i32x4.splat(127)), i32x4.splat(fEmin));
+    const sc = i32x4.shl(i32x4.sub(i32x4.splat(127 + fMan), pe), 23);
+    const t = f32x4.mul(ab, sc);
+    const r = fRtz ? f32x4.floor(t) : f32x4.sub(f32x4.add(t, f32x4.splat(MAGIC)), f32x4.splat(MAGIC));
+    let code = i32x4.add(i32x4.shl(i32x4.add(pe, i32x4.splat(fBase)), fMan), i32x4.trunc_sat_f32x4_s(r));
+    code = i32x4.min_s(code, i32x4.splat(fClamp));
+    return v128.or(code, i32x4.shl(neg, fSignShift));
+  }
+  if (fKind == FAST_F32EXP) {
+    let r: v128;
+    if (fRtz) r = i32x4.shr_u(ab0, fShift);
+    else {
+      const odd = v128.and(i32x4.shr_u(ab0, fShift), i32x4.splat(1));
+      r = i32x4.shr_u(i32x4.add(i32x4.add(ab0, i32x4.splat((1 << (fShift - 1)) - 1)), odd), fShift);
+    }
+    return v128.or(i32x4.min_s(r, i32x4.splat(fClamp)), i32x4.shl(neg, fSignShift));
+  }
+  const t = f32x4.mul(ab, f32x4.splat(fFracScale));
+  const r = fRtz ? f32x4.floor(t) : f32x4.sub(f32x4.add(t, f32x4.splat(MAGIC)), f32x4.splat(MAGIC));
+  const k = i32x4.trunc_sat_f32x4_s(f32x4.min(r, f32x4.splat(fKMax)));
+  const isNeg = i32x4.ne(neg, i32x4.splat(0));
+  if (fKind == FAST_TWOS) return v128.and(v128.bitselect(i32x4.neg(k), k, isNeg), i32x4.splat(fMask));
+  if (fKind == FAST_SIGNMAG) return v128.or(k, i32x4.shl(neg, fSignShift));
+  if (fKind == FAST_OFFSET) {
+    const kn = i32x4.trunc_sat_f32x4_s(f32x4.min(r, f32x4.splat(fKMinAbs)));
+    return v128.bitselect(i32x4.sub(i32x4.splat(fHalf), kn), i32x4.add(i32x4.splat(fHalf), k), isNeg);
+  }
+  return v128.andnot(k, isNeg);
+}
+
+/** One element's code from its float32 bits and the block's float32 inverse scale. */
+// @ts-ignore: decorator
+@inline function fastCode(vb: u32, inv: f32): i32 {
+  const a = reinterpret<f32>(vb) * inv;
+  return encodeLane(reinterpret<u32>(a) & 0x7fffffff, <i32>(vb >>> 31));
+}
+
+// @ts-ignore: decorator
+@inline function fastCode4(vb: v128, inv: v128): v128 {
+  const a = f32x4.mul(vb, inv);
+  return encodeLane4(v128.and(a, i32x4.splat(0x7fffffff)), i32x4.shr_u(vb, 31));
+}
+
+/** Write 16 codes held in four vectors: bytes for 8-bit codes, nibble pairs for 4-bit ones. */
+// @ts-ignore: decorator
+@inline function store16(c0: v128, c1: v128, c2: v128, c3: v128, bits: i32): void {
+  const b = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(c0, c1), i16x8.narrow_i32x4_u(c2, c3));
+  if (bits == 8) {
+    v128.store(wPtr, b);
+    wPtr += 16;
+  } else {
+    const even = i8x16.shuffle(b, b, 0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+    const odd = i8x16.shuffle(b, b, 1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    v128.store64_lane(wPtr, v128.or(even, i8x16.shl(odd, 4)), 0);
+    wPtr += 8;
+  }
+}
+
+// @ts-ignore: decorator
+@inline function push4(c: v128): void {
+  push(i32x4.extract_lane(c, 0));
+  push(i32x4.extract_lane(c, 1));
+  push(i32x4.extract_lane(c, 2));
+  push(i32x4.extract_lane(c, 3));
+}
+
+/** Store complete bytes of the code writer; true when it is then byte-aligned and empty. */
+function writerFlushBytes(): bool {
+  while (wN >= 8) {
+    store<u8>(wPtr, <u8>wAcc);
+    wPtr++;
+    wAcc >>= 8;
+    wN -= 8;
+  }
+  return wN == 0;
+}
+
+function pow2FastBlock(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i32 {
+  const xb = J.x + (<usize>(row * J.rowLength + start) << 2);
+  let maxBits: u32 = 0;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    let m4 = i32x4.splat(0);
+    const absMask = i32x4.splat(0x7fffffff);
+    for (; j + 4 <= len; j += 4) m4 = i32x4.max_u(m4, v128.and(v128.load(xb + (<usize>j << 2)), absMask));
+    maxBits = max(max(i32x4.extract_lane(m4, 0), i32x4.extract_lane(m4, 1)), max(i32x4.extract_lane(m4, 2), i32x4.extract_lane(m4, 3)));
+  }
+  for (; j < len; j++) maxBits = max(maxBits, load<u32>(xb + (<usize>j << 2)) & 0x7fffffff);
+  // non-finite, all-zero and flushed blocks take the general path
+  if (maxBits >= 0x7f800000 || maxBits == 0 || (J.flush && maxBits < 0x00800000)) return pow2Block(P, J, g, row, start, len);
+  const amax = <f64>reinterpret<f32>(maxBits);
+  const smax = (1 << (J.scaleBits - 1)) - 1;
+  let s = sharedExponent(J, amax);
+  if (s > smax) return pow2Block(P, J, g, row, start, len);
+  if (s < -smax) s = -smax;
+  // 2^(tau − s) must be a float32 number; otherwise the float64 path
+  if (J.subSize > 0 && (1 << J.subBits) - 1 - s > 127) return pow2Block(P, J, g, row, start, len);
+  store<u8>(J.scales + <usize>g, <u8>(s + smax));
+  if (J.subSize > 0) {
+    const k2 = J.subSize;
+    const tmax = (1 << J.subBits) - 1;
+    const eBlock = s + J.emax;
+    for (let j0 = 0; j0 < len; j0 += k2) {
+      const end = min(j0 + k2, len);
+      let sm: u32 = 0;
+      for (let i = j0; i < end; i++) sm = max(sm, load<u32>(xb + (<usize>i << 2)) & 0x7fffffff);
+      const tau = sm == 0 ? tmax : min(eBlock - flog2(<f64>reinterpret<f32>(sm)), tmax);
+      pushTau(tau);
+      const inv = <f32>pow2(tau - s);
+      for (let i = j0; i < end; i++) push(fastCode(load<u32>(xb + (<usize>i << 2)), inv));
+    }
+    return -1;
+  }
+  const inv = <f32>pow2(-s);
+  j = 0;
+  const bits = J.elBits;
+  if (ASC_FEATURE_SIMD) {
+    const iv = f32x4.splat(inv);
+    if ((bits == 8 || bits == 4) && (len & 15) == 0 && writerFlushBytes()) {
+      for (; j < len; j += 16) {
+        const p = xb + (<usize>j << 2);
+        store16(fastCode4(v128.load(p), iv), fastCode4(v128.load(p, 16), iv), fastCode4(v128.load(p, 32), iv), fastCode4(v128.load(p, 48), iv), bits);
+      }
+      return -1;
+    }
+    for (; j + 4 <= len; j += 4) push4(fastCode4(v128.load(xb + (<usize>j << 2)), iv));
+  }
+  for (; j < len; j++) push(fastCode(load<u32>(xb + (<usize>j << 2)), inv));
+  return -1;
+}
+
+/** ggml's ggml_fp32_to_ue4m3 (reference/ggml.ts ggmlUe4m3): half-up mantissa, ≥ 248 → 0x7E. */
+function ggmlUe4m3(v: f64): i64 {
+  if (!(v > 0.0)) return 0;
+  const x = Math.min(v, 448.0);
+  const e = flog2(x);
+  let ue = e + 7;
+  if (ue <= 0) {
+    const man = Math.trunc(fround(x * 512.0 + 0.5));
+    return man < 1.0 ? 0 : <i64>Math.min(man, 7.0);
+  }
+  if (ue >= 15) return 0x7e;
+  const frac8 = (x * pow2(-e) - 1.0) * 8.0;
+  let m = <i32>Math.floor(frac8) + (frac8 - Math.floor(frac8) >= 0.5 ? 1 : 0);
+  if (m > 7) {
+    m = 0;
+    ue += 1;
+    if (ue >= 15) return 0x7e;
+  }
+  return <i64>((ue << 3) | m);
+}
+
+function decodeUe4m3(code: i32): f64 {
+  const e = (code >> 3) & 15;
+  const m = code & 7;
+  return e == 0 ? <f64>m * pow2(-9) : <f64>(8 + m) * pow2(e - 10);
+}
+
+function scaledBlock(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i32 {
+  const xb = J.x + (<usize>(row * J.rowLength + start) << 2);
+  const rule = J.rule;
+  let amax: f64 = 0;
+  let signedMax: f64 = 0;
+  let lo: f64 = Infinity;
+  let hi: f64 = -Infinity;
+  let finite = true;
+  for (let j = 0; j < len; j++) {
+    const v = <f64>load<f32>(xb + (<usize>j << 2));
+    if (!isFiniteNumber(v)) {
+      finite = false;
+      continue;
+    }
+    const a = Math.abs(v);
+    if (a > amax) {
+      amax = a;
+      signedMax = v;
+    }
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!finite) {
+    storeScale(J, J.scales, g, J.scaleNanCode);
+    if (rule == RULE_MINMAX) storeScale(J, J.offsets, g, J.scaleNanCode);
+    for (let j = 0; j < len; j++) push(J.zeroCode);
+    return -1;
+  }
+  const sf = changetype<FloatParams>(P + OFF_SF);
+  if (J.ggml) {
+    if (J.elIsFloat) ggmlNvfp4Block(J, g, xb, len, amax);
+    else ggmlIntBlock(P, J, sf, g, xb, len, amax, signedMax, lo, hi);
+    return -1;
+  }
+  let d: f64;
+  let offset: f64 = 0;
+  if (rule == RULE_ABSMAX) {
+    const m = J.hasUpper ? Math.min(amax, J.upper) : amax;
+    d = fround(m / J.elMax);
+    if (J.hasTensorScale) d = fround(d / J.tensorScale);
+  } else if (rule == RULE_SIGNEDMAX) {
+    d = fround(signedMax / J.signedDen);
+  } else {
+    if (len == 0) {
+      lo = 0;
+      hi = 0;
+    }
+    d = fround((hi - lo) / J.elMax); // the float64 difference of two float32 values is exact
+    offset = lo;
+  }
+  if (J.hasClamp) d = Math.min(Math.max(d, J.clampLo), J.clampHi);
+  if (J.torchao && J.hasTensorScale) d = Math.max(d, pow2(-6));
+  let scaleCode = encodeFloat(sf, d, ROUND_RNE, 0, OVERFLOW_SATURATE);
+  if (scaleCode < 0) scaleCode = 0; // unreachable: d is finite and non-negative for unsigned scales
+  storeScale(J, J.scales, g, scaleCode);
+  const dq = scaleValue(J, <u32>scaleCode);
+  const total = J.hasTensorScale ? fround(J.tensorScale * dq) : dq;
+  let offq: f64 = 0;
+  const minMax = rule == RULE_MINMAX;
+  if (minMax) {
+    let oc = encodeFloat(sf, offset, ROUND_RNE, 0, OVERFLOW_SATURATE);
+    if (oc < 0) oc = 0; // an unsigned offset element cannot hold a negative minimum
+    storeScale(J, J.offsets, g, oc);
+    offq = scaleValue(J, <u32>oc);
+  }
+  if (J.fastQuant != FAST_NONE) {
+    scaledFastElements(J, xb, len, <f32>total, <f32>offq, minMax);
+    return -1;
+  }
+  const stochastic = J.rounding == ROUND_STOCHASTIC;
+  let bad = -1;
+  for (let j = 0; j < len; j++) {
+    const v = <f64>load<f32>(xb + (<usize>j << 2));
+    const centred = minMax ? fround(v - offq) : v;
+    const a = total == 0.0 ? centred * 0.0 : fround(centred / total);
+    const u = stochastic ? stochasticUniform(J.seedMix, flatIndex(J, row, start + j)) : 0.0;
+    let c = encodeElementAt(P, J, a, u, OVERFLOW_SATURATE);
+    if (c < 0) {
+      if (bad < 0) bad = <i32>flatIndex(J, row, start + j);
+      c = 0;
+    }
+    push(c);
+  }
+  return bad;
+}
+
+/** A scaled block's codes on float32 lanes: a = (v − offset) / total, rounded once like fround. */
+function scaledFastElements(J: Job, xb: usize, len: i32, total: f32, off: f32, minMax: bool): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const tv = f32x4.splat(total);
+    const ov = f32x4.splat(off);
+    const absMask = i32x4.splat(0x7fffffff);
+    for (; j + 4 <= len; j += 4) {
+      let c = v128.load(xb + (<usize>j << 2));
+      if (minMax) c = f32x4.sub(c, ov);
+      const a = total == 0 ? f32x4.mul(c, f32x4.splat(0)) : f32x4.div(c, tv);
+      push4(encodeLane4(v128.and(a, absMask), i32x4.shr_u(a, 31)));
+    }
+  }
+  for (; j < len; j++) {
+    let c = load<f32>(xb + (<usize>j << 2));
+    if (minMax) c = c - off;
+    const a = total == 0 ? c * 0 : c / total;
+    push(encodeLane(reinterpret<u32>(a) & 0x7fffffff, <i32>(reinterpret<u32>(a) >>> 31)));
+  }
+}
+
+/** roundf: half away from zero. */
+// @ts-ignore: decorator
+@inline function roundf(v: f64): f64 {
+  const r = Math.floor(Math.abs(v) + 0.5);
+  return v < 0.0 ? -r : r;
+}
+
+function ggmlIntBlock(P: usize, J: Job, sf: FloatParams, g: i32, xb: usize, len: i32, amax: f64, signedMax: f64, lo: f64, hi: f64): void {
+  const ei = changetype<IntParams>(P + OFF_EI);
+  const bits = ei.bits;
+  const levels: f64 = <f64>(1 << bits);
+  const half = levels / 2.0;
+  const rule = J.rule;
+  let d: f64;
+  if (rule == RULE_ABSMAX) d = fround(amax / ei.kMax);
+  else if (rule == RULE_SIGNEDMAX) d = fround(signedMax / -half);
+  else d = fround(fround(hi - lo) / (levels - 1.0));
+  const id = d != 0.0 ? fround(1.0 / d) : 0.0;
+  storeScale(J, J.scales, g, encodeFloat(sf, d, ROUND_RNE, 0, OVERFLOW_INFINITY));
+  if (rule == RULE_MINMAX) storeScale(J, J.offsets, g, encodeFloat(sf, lo, ROUND_RNE, 0, OVERFLOW_INFINITY));
+  for (let j = 0; j < len; j++) {
+    const x = <f64>load<f32>(xb + (<usize>j << 2));
+    let q: f64;
+    if (rule == RULE_ABSMAX) {
+      q = roundf(fround(x * id));
+      q = q < 0.0 ? levels + q : q;
+    } else if (rule == RULE_SIGNEDMAX) {
+      q = Math.min(levels - 1.0, Math.trunc(fround(fround(x * id) + (half + 0.5))));
+    } else {
+      q = Math.min(levels - 1.0, Math.trunc(fround(fround(fround(x - lo) * id) + 0.5)));
+    }
+    push(toUint16(q));
+  }
+}
+
+function ggmlNvfp4Block(J: Job, g: i32, xb: usize, len: i32, amax: f64): void {
+  const code = ggmlUe4m3(fround(amax / 6.0));
+  storeScale(J, J.scales, g, code);
+  const d = code == 0 || code == 0x7f ? 0.0 : fround(decodeUe4m3(<i32>code) / 2.0);
+  for (let j = 0; j < len; j++) push(ggmlBestIndex(<f64>load<f32>(xb + (<usize>j << 2)), d));
+}
+
+// ---------------------------------------------------------------------------------- dequantize
+
+/** Dequantize blocks [g0, g1) (elements for casts) into J.out, in blocked order. */
+export function dequantizeRange(P: usize, g0: i32, g1: i32): void {
+  const J = changetype<Job>(P + OFF_JOB);
+  if (g1 <= g0) return;
+  if (J.scheme == SCHEME_CAST) {
+    const bits = J.elBits;
+    for (let i = g0; i < g1; i++) {
+      store<f32>(J.out + (<usize>i << 2), <f32>elementValue(J, readBits(J.codes, i, bits)));
+    }
+    return;
+  }
+  dequantizeBlocksTo(P, J, g0, g1, J.out + (<usize>(blockStart(J, g0)) << 2));
+}
+
+// @ts-ignore: decorator
+@inline function blockStart(J: Job, g: i32): i32 {
+  const row = g / J.bpr;
+  return row * J.rowLength + (g - row * J.bpr) * J.bs;
+}
+
+/** Decode blocks [g0, g1) of a blocked tensor into `dst` (dst holds block g0's first element). */
+function dequantizeBlocksTo(P: usize, J: Job, g0: i32, g1: i32, dst: usize): void {
+  const bits = J.elBits;
+  const pow2Scheme = J.scheme == SCHEME_POW2;
+  const pow2Bias = (1 << (J.scaleBits - 1)) - 1;
+  const pow2Nan = (1 << J.scaleBits) - 1;
+  const minMax = J.rule == RULE_MINMAX && !pow2Scheme;
+  const sub = J.subSize;
+  const base = blockStart(J, g0);
+  for (let g = g0; g < g1; g++) {
+    const row = g / J.bpr;
+    const start = (g - row * J.bpr) * J.bs;
+    const len = min(J.bs, J.rowLength - start);
+    const pos = row * J.rowLength + start;
+    const o = dst + (<usize>(pos - base) << 2);
+    const sc = loadScale(J, J.scales, g);
+    let total: f64;
+    let offset: f64 = 0;
+    if (pow2Scheme) {
+      total = sc == <u32>pow2Nan ? NaN : pow2(<i32>sc - pow2Bias);
+    } else {
+      const dq = scaleValue(J, sc);
+      total = J.hasTensorScale ? fround(J.tensorScale * dq) : dq;
+      if (minMax) offset = scaleValue(J, loadScale(J, J.offsets, g));
+    }
+    if (J.fastDeq && sub == 0 && !minMax) {
+      // Element values and the scale are float32 numbers whose exact product is rounded once,
+      // so a float32 multiply gives the reference's bits.
+      fastScaleBlock(J, pos, len, <f32>total, o);
+      continue;
+    }
+    for (let j = 0; j < len; j++) {
+      const value = elementValue(J, readBits(J.codes, pos + j, bits));
+      let v: f64;
+      if (sub > 0) {
+        const tau = readBits(J.subs, row * J.subPerRow + (start + j) / sub, J.subBits);
+        v = value * total * pow2(-<i32>tau);
+      } else if (minMax) {
+        v = value * total + offset; // rounded once, on the float32 store
+      } else {
+        v = value * total;
+      }
+      store<f32>(o + (<usize>j << 2), <f32>v);
+    }
+  }
+}
+
+/** out[j] = lut32[code] · scale for one block (J.lut32 holds each code's float32 value). */
+function fastScaleBlock(J: Job, pos: i32, len: i32, scale: f32, o: usize): void {
+  const bits = J.elBits;
+  const lut = J.lut32;
+  let j = 0;
+  if (bits == 4 && (pos & 1) == 0) {
+    const cb = J.codes + (<usize>pos >> 1);
+    if (ASC_FEATURE_SIMD) {
+      const sv = f32x4.splat(scale);
+      if (len >= 16) {
+        // byte planes of the 16-entry float32 table: plane p holds byte p of every entry
+        const l0 = v128.load(lut);
+        const l1 = v128.load(lut, 16);
+        const l2 = v128.load(lut, 32);
+        const l3 = v128.load(lut, 48);
+        const p0 = i8x16.shuffle(
+          i8x16.shuffle(l0, l1, 0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0),
+          i8x16.shuffle(l2, l3, 0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0),
+          0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23,
+        );
+        const p1 = i8x16.shuffle(
+          i8x16.shuffle(l0, l1, 1, 5, 9, 13, 17, 21, 25, 29, 0, 0, 0, 0, 0, 0, 0, 0),
+          i8x16.shuffle(l2, l3, 1, 5, 9, 13, 17, 21, 25, 29, 0, 0, 0, 0, 0, 0, 0, 0),
+          0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23,
+        );
+        const p2 = i8x16.shuffle(
+          i8x16.shuffle(l0, l1, 2, 6, 10, 14, 18, 22, 26, 30, 0, 0, 0, 0, 0, 0, 0, 0),
+          i8x16.shuffle(l2, l3, 2, 6, 10, 14, 18, 22, 26, 30, 0, 0, 0, 0, 0, 0, 0, 0),
+          0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23,
+        );
+        const p3 = i8x16.shuffle(
+          i8x16.shuffle(l0, l1, 3, 7, 11, 15, 19, 23, 27, 31, 0, 0, 0, 0, 0, 0, 0, 0),
+          i8x16.shuffle(l2, l3, 3, 7, 11, 15, 19, 23, 27, 31, 0, 0, 0, 0, 0, 0, 0, 0),
+          0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23,
+        );
+        for (; j + 16 <= len; j += 16) {
+          const v = v128.load64_zero(cb + (<usize>j >> 1));
+          const idx = i8x16.shuffle(v128.and(v, i8x16.splat(15)), i8x16.shr_u(v, 4), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const b0 = i8x16.swizzle(p0, idx);
+          const b1 = i8x16.swizzle(p1, idx);
+          const b2 = i8x16.swizzle(p2, idx);
+          const b3 = i8x16.swizzle(p3, idx);
+          const lo01 = i8x16.shuffle(b0, b1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const hi01 = i8x16.shuffle(b0, b1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+          const lo23 = i8x16.shuffle(b2, b3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+          const hi23 = i8x16.shuffle(b2, b3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+          const q = o + (<usize>j << 2);
+          v128.store(q, f32x4.mul(i8x16.shuffle(lo01, lo23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), sv));
+          v128.store(q, f32x4.mul(i8x16.shuffle(lo01, lo23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), sv), 16);
+          v128.store(q, f32x4.mul(i8x16.shuffle(hi01, hi23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), sv), 32);
+          v128.store(q, f32x4.mul(i8x16.shuffle(hi01, hi23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), sv), 48);
+        }
+      }
+      for (; j + 8 <= len; j += 8) {
+        const w = load<u32>(cb + (<usize>j >> 1));
+        const a = f32x4(
+          load<f32>(lut + ((<usize>w & 15) << 2)),
+          load<f32>(lut + ((<usize>(w >> 4) & 15) << 2)),
+          load<f32>(lut + ((<usize>(w >> 8) & 15) << 2)),
+          load<f32>(lut + ((<usize>(w >> 12) & 15) << 2)),
+        );
+        const b = f32x4(
+          load<f32>(lut + ((<usize>(w >> 16) & 15) << 2)),
+          load<f32>(lut + ((<usize>(w >> 20) & 15) << 2)),
+          load<f32>(lut + ((<usize>(w >> 24) & 15) << 2)),
+          load<f32>(lut + ((<usize>(w >> 28) & 15) << 2)),
+        );
+        v128.store(o + (<usize>j << 2), f32x4.mul(a, sv));
+        v128.store(o + (<usize>j << 2), f32x4.mul(b, sv), 16);
+      }
+    }
+    for (; j + 2 <= len; j += 2) {
+      const b = <usize>load<u8>(cb + (<usize>j >> 1));
+      store<f32>(o + (<usize>j << 2), load<f32>(lut + ((b & 15) << 2)) * scale);
+      store<f32>(o + (<usize>j << 2) + 4, load<f32>(lut + ((b >> 4) << 2)) * scale);
+    }
+  } else if (bits == 8) {
+    const cb = J.codes + <usize>pos;
+    if (ASC_FEATURE_SIMD) {
+      const sv = f32x4.splat(scale);
+      for (; j + 4 <= len; j += 4) {
+        const w = load<u32>(cb + <usize>j);
+        const a = f32x4(
+          load<f32>(lut + ((<usize>w & 255) << 2)),
+          load<f32>(lut + ((<usize>(w >> 8) & 255) << 2)),
+          load<f32>(lut + ((<usize>(w >> 16) & 255) << 2)),
+          load<f32>(lut + ((<usize>(w >> 24)) << 2)),
+        );
+        v128.store(o + (<usize>j << 2), f32x4.mul(a, sv));
+      }
+    }
+  }
+  for (; j < len; j++) {
+    store<f32>(o + (<usize>j << 2), load<f32>(lut + (<usize>readBits(J.codes, pos + j, bits) << 2)) * scale);
+  }
+}
+
+// ---------------------------------------------------------------------------------- layout
+
+/** Move the block axis last: dst[(o·inner + i)·len + l] = src[(o·len + l)·inner + i] for o in [o0, o1). */
+export function toBlocked(src: usize, dst: usize, len: i32, inner: i32, o0: i32, o1: i32): void {
+  for (let o = o0; o < o1; o++) {
+    for (let i = 0; i < inner; i++) {
+      const d = dst + (<usize>((o * inner + i) * len) << 2);
+      const s = src + (<usize>(o * len * inner + i) << 2);
+      for (let l = 0; l < len; l++) store<u32>(d + (<usize>l << 2), load<u32>(s + (<usize>(l * inner) << 2)));
+    }
+  }
+}
+
+/** Inverse of toBlocked. */
+export function fromBlocked(src: usize, dst: usize, len: i32, inner: i32, o0: i32, o1: i32): void {
+  for (let o = o0; o < o1; o++) {
+    for (let i = 0; i < inner; i++) {
+      const s = src + (<usize>((o * inner + i) * len) << 2);
+      const d = dst + (<usize>(o * len * inner + i) << 2);
+      for (let l = 0; l < len; l++) store<u32>(d + (<usize>(l * inner) << 2), load<u32>(s + (<usize>l << 2)));
+    }
+  }
+}
+
+/** Largest finite |x[i]| over [i0, i1) (NaN and ±Inf skipped), for NVFP4's default tensor scale. */
+export function absmaxFinite(x: usize, i0: i32, i1: i32): f64 {
+  let amax: f64 = 0;
+  for (let i = i0; i < i1; i++) {
+    const a = Math.abs(<f64>load<f32>(x + (<usize>i << 2)));
+    if (a > amax && a != Infinity) amax = a;
+  }
+  return amax;
+}
+
+// ---------------------------------------------------------------------------------- matmul
+
+/** Products accumulated in float32 per lane before a flush into float64 (4 lanes × 32 = 128 k). */
+const CHUNK: i32 = 128;
+
+/**
+ * y[i, n] = Σ_k a[i, k]·w[n, k] for rows n in [n0, n1) and all m rows of a. w is the job's
+ * quantized tensor, decoded four rows at a time into `scratch` (4·K floats), or a dense float32
+ * matrix at `dense` when that is non-zero. Each float32 lane sums at most 32 products before its
+ * partial sum is added in float64, so the error stays below 36·2^−24·Σ|a·w| for any K.
+ */
+export function matmulRange(P: usize, a: usize, m: i32, K: i32, N: i32, y: usize, dense: usize, scratch: usize, n0: i32, n1: i32): void {
+  const J = changetype<Job>(P + OFF_JOB);
+  const rowBytes = <usize>K << 2;
+  for (let n = n0; n < n1; n += 4) {
+    const rowsHere = min(4, n1 - n);
+    let w: usize;
+    if (dense != 0) {
+      w = dense + <usize>n * rowBytes;
+    } else {
+      w = scratch;
+      if (J.scheme == SCHEME_CAST) dequantizeCastTo(J, n * K, (n + rowsHere) * K, w);
+      else dequantizeBlocksTo(P, J, n * J.bpr, (n + rowsHere) * J.bpr, w);
+    }
+    for (let i = 0; i < m; i++) {
+      const ar = a + <usize>i * rowBytes;
+      const yr = y + (<usize>(i * N + n) << 2);
+      if (rowsHere == 4) dot4(ar, w, K, yr);
+      else for (let r = 0; r < rowsHere; r++) store<f32>(yr + (<usize>r << 2), <f32>dot1(ar, w + <usize>r * rowBytes, K));
+    }
+  }
+}
+
+function dequantizeCastTo(J: Job, i0: i32, i1: i32, dst: usize): void {
+  const bits = J.elBits;
+  for (let i = i0; i < i1; i++) store<f32>(dst + (<usize>(i - i0) << 2), <f32>elementValue(J, readBits(J.codes, i, bits)));
+}
+
+/** Σ a[k]·w[k] with float32 lanes flushed to float64 every CHUNK products. */
+function dot1(a: usize, w: usize, K: i32): f64 {
+  let total: f64 = 0;
+  const kv = K & ~3;
+  for (let k0 = 0; k0 < kv; k0 += CHUNK) {
+    const k1 = min(k0 + CHUNK, kv);
+    if (ASC_FEATURE_SIMD) {
+      let acc = f32x4.splat(0);
+      for (let k = k0; k < k1; k += 4) {
+        const o = <usize>k << 2;
+        acc = f32x4.add(acc, f32x4.mul(v128.load(a + o), v128.load(w + o)));
+      }
+      total += sumLanes(acc);
+    } else {
+      total += chunkScalar(a, w, k0, k1);
+    }
+  }
+  for (let k = kv; k < K; k++) total += <f64>(load<f32>(a + (<usize>k << 2)) * load<f32>(w + (<usize>k << 2)));
+  return total;
+}
+
+// @ts-ignore: decorator
+@inline function sumLanes(v: v128): f64 {
+  return ((<f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1)) + <f64>f32x4.extract_lane(v, 2)) + <f64>f32x4.extract_lane(v, 3);
+}
+
+/** Four dot products of one row of a with four consecutive rows of w, stored to y[0..3]. */
+function dot4(a: usize, w: usize, K: i32, y: usize): void {
+  const rb = <usize>K << 2;
+  let t0: f64 = 0;
+  let t1: f64 = 0;
+  let t2: f64 = 0;
+  let t3: f64 = 0;
+  const kv = K & ~3;
+  for (let k0 = 0; k0 < kv; k0 += CHUNK) {
+    const k1 = min(k0 + CHUNK, kv);
+    if (ASC_FEATURE_SIMD) {
+      let c0 = f32x4.splat(0);
+      let c1 = f32x4.splat(0);
+      let c2 = f32x4.splat(0);
+      let c3 = f32x4.splat(0);
+      for (let k = k0; k < k1; k += 4) {
+        const o = <usize>k << 2;
+        const av = v128.load(a + o);
+        c0 = f32x4.add(c0, f32x4.mul(av, v128.load(w + o)));
+        c1 = f32x4.add(c1, f32x4.mul(av, v128.load(w + rb + o)));
+        c2 = f32x4.add(c2, f32x4.mul(av, v128.load(w + 2 * rb + o)));
+        c3 = f32x4.add(c3, f32x4.mul(av, v128.load(w + 3 * rb + o)));
+      }
+      t0 += sumLanes(c0);
+      t1 += sumLanes(c1);
+      t2 += sumLanes(c2);
+      t3 += sumLanes(c3);
+    } else {
+      t0 += chunkScalar(a, w, k0, k1);
+      t1 += chunkScalar(a, w + rb, k0, k1);
+      t2 += chunkScalar(a, w + 2 * rb, k0, k1);
+      t3 += chunkScalar(a, w + 3 * rb, k0, k1);
+    }
+  }
+  for (let k = kv; k < K; k++) {
+    const o = <usize>k << 2;
+    const av = load<f32>(a + o);
+    t0 += <f64>(av * load<f32>(w + o));
+    t1 += <f64>(av * load<f32>(w + rb + o));
+    t2 += <f64>(av * load<f32>(w + 2 * rb + o));
+    t3 += <f64>(av * load<f32>(w + 3 * rb + o));
+  }
+  store<f32>(y, <f32>t0);
+  store<f32>(y, <f32>t1, 4);
+  store<f32>(y, <f32>t2, 8);
+  store<f32>(y, <f32>t3, 12);
+}
+
+/** The scalar build's version of one SIMD chunk: four float32 lanes, summed the same way. */
+// @ts-ignore: decorator
+@inline function chunkScalar(a: usize, w: usize, k0: i32, k1: i32): f64 {
+  let s0: f32 = 0;
+  let s1: f32 = 0;
+  let s2: f32 = 0;
+  let s3: f32 = 0;
+  for (let k = k0; k < k1; k += 4) {
+    const o = <usize>k << 2;
+    s0 += load<f32>(a + o) * load<f32>(w + o);
+    s1 += load<f32>(a + o + 4) * load<f32>(w + o + 4);
+    s2 += load<f32>(a + o + 8) * load<f32>(w + o + 8);
+    s3 += load<f32>(a + o + 12) * load<f32>(w + o + 12);
+  }
+  return ((<f64>s0 + <f64>s1) + <f64>s2) + <f64>s3;
+}

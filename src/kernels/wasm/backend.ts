@@ -1,0 +1,568 @@
+// The WASM backend: validates like the core, lays a job out in linear memory, runs the kernels
+// on the calling thread and the worker pool, and copies results into the core's QuantizedTensor.
+import { quantize as referenceQuantize } from '../../formats/api.js';
+import { pow2 } from '../../formats/bits.js';
+import { OptionError, ShapeError } from '../../formats/errors.js';
+import type { Format } from '../../formats/format.js';
+import { layoutOf } from '../../formats/layout.js';
+import { parseFormat } from '../../formats/names.js';
+import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from '../../formats/options.js';
+import { packedByteLength } from '../../formats/pack.js';
+import { QuantizedTensor, newScaleArray, scaleBytes, scaleElementOf, storedElement } from '../../formats/quantized.js';
+import type { ElementFormat } from '../../formats/element.js';
+import { dequantizeReference } from '../../formats/reference/dequantize.js';
+import { decodeTable } from '../../formats/reference/element-codec.js';
+import type { MatmulOptions } from '../../formats/reference/matmul.js';
+import { quantizeReference } from '../../formats/reference/quantize.js';
+import type { Backend, BackendCapabilities } from '../backend.js';
+import { JOB_BYTES, writeJob, type JobBuffers, type JobSpec } from './params.js';
+import { WorkerCallError, WorkerPool, type KernelCall } from './pool.js';
+import {
+  Heap,
+  WasmKernelError,
+  instantiate,
+  isTrap,
+  kernelModule,
+  newMemory,
+  sharedMemorySupported,
+  simdSupported,
+  type KernelExports,
+  type WasmModule,
+} from './runtime.js';
+
+/** Options of {@link createWasmBackend}. */
+export interface WasmBackendOptions {
+  /** Threads doing the work, the calling thread included; default: the host's cores, at most 4. 1 = no workers. */
+  threads?: number;
+  /** Use the SIMD build when the engine supports it; default true. `false` forces the scalar build. */
+  simd?: boolean;
+  /** Smallest tensor (elements, or multiply-adds for matmul) that is split between threads; default 65536. */
+  minParallelWork?: number;
+}
+
+/** Each float32 lane of the matmul kernels sums at most this many products before a float64 flush. */
+const LANE_DEPTH = 32;
+/** Relative matmul error bound (see native/kernels.ts matmulRange). */
+export const WASM_MATMUL_BOUND = (LANE_DEPTH + 4) * 2 ** -24;
+
+const fround = Math.fround;
+
+// Same checks and messages as src/formats/api.ts, so errors are identical to the core's.
+function toFormat(format: string | Format): Format {
+  if (typeof format === 'string') return parseFormat(format);
+  if (format && typeof format === 'object' && typeof (format as Format).name === 'string' && (format as Format).element) {
+    return format;
+  }
+  throw new OptionError(`format must be a format name or a descriptor from getFormat(); got ${String(format)}`);
+}
+
+function checkInput(x: unknown): Float32Array {
+  if (!(x instanceof Float32Array)) {
+    throw new OptionError(
+      `input must be a Float32Array; got ${x === null ? 'null' : typeof x === 'object' ? x.constructor?.name : typeof x} (wrap numbers with new Float32Array(...))`,
+    );
+  }
+  return x;
+}
+
+interface Tables {
+  lut: number;
+  lut32: number;
+}
+
+/** A job laid out in memory: the spec, its buffers, and how to split it into ranges. */
+interface PlacedJob {
+  P: number;
+  spec: JobSpec;
+  buf: JobBuffers;
+  /** Ranges are blocks (elements for casts). */
+  units: number;
+}
+
+class Engine {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly tables = new Map<ElementFormat, Tables>();
+  private log2Table = 0;
+  private disposed = false;
+
+  constructor(
+    private kernels: KernelExports,
+    private readonly module: WasmModule,
+    private readonly heap: Heap,
+    private readonly pool: WorkerPool | null,
+    private readonly minParallel: number,
+  ) {}
+
+  get threads(): number {
+    return (this.pool?.size ?? 0) + 1;
+  }
+
+  /** Run `fn` after every earlier call has finished (one call owns the memory at a time). */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.disposed) return Promise.reject(new OptionError('this WASM backend was disposed; create a new one with createWasmBackend()'));
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.pool?.terminate();
+  }
+
+  // ------------------------------------------------------------------------ running kernels
+
+  private call<T>(name: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw this.trapped(name, e);
+    }
+  }
+
+  private trapped(name: string, e: unknown): Error {
+    if (isTrap(e) || (e instanceof WorkerCallError && e.trap)) {
+      return new WasmKernelError(
+        `WASM kernel ${name} trapped (${(e as Error).message}); the call was abandoned and the backend remains usable. Please report this with the format and options used.`,
+      );
+    }
+    if (e instanceof WorkerCallError) {
+      return new WasmKernelError(`a WASM worker thread failed during ${name} (${e.message}); it will be restarted on the next call`);
+    }
+    return e as Error;
+  }
+
+  /** Split [0, units) into up to `threads` ranges at units accepted by `aligned`. */
+  private split(units: number, work: number, aligned: (u: number) => boolean): number[] {
+    const parts = work >= this.minParallel ? Math.min(this.threads, units) : 1;
+    const cuts = [0];
+    for (let t = 1; t < parts; t++) {
+      let u = Math.round((units * t) / parts);
+      const limit = Math.min(units, u + 4096);
+      while (u < limit && !aligned(u)) u++;
+      if (u > cuts[cuts.length - 1]! && u < units) cuts.push(u);
+    }
+    cuts.push(units);
+    return cuts;
+  }
+
+  /** Run kernel `name(P…, lo, hi)` over the ranges: the first on this thread, the rest on workers. */
+  private async runRanges(name: string, cuts: number[], args: (lo: number, hi: number) => number[]): Promise<number[]> {
+    const k = this.kernels as unknown as Record<string, (...a: number[]) => number>;
+    const remote: Promise<number[]>[] = [];
+    for (let i = 1; i + 1 < cuts.length; i++) {
+      const call: KernelCall = [name, args(cuts[i]!, cuts[i + 1]!)];
+      remote.push(this.pool!.run(i - 1, [call]));
+    }
+    let local: number | undefined;
+    let localError: unknown = null;
+    try {
+      local = k[name]!(...args(cuts[0]!, cuts[1]!));
+    } catch (e) {
+      localError = e;
+    }
+    const settled = await Promise.allSettled(remote);
+    if (localError !== null) throw this.trapped(name, localError);
+    const results = [typeof local === 'number' ? local : 0];
+    for (const s of settled) {
+      if (s.status === 'rejected') throw this.trapped(name, s.reason);
+      results.push(s.value[0] ?? 0);
+    }
+    return results;
+  }
+
+  /** Recover from a trap: a fresh instance on this thread (workers restart themselves). */
+  private async recover(): Promise<void> {
+    this.heap.reset();
+    this.kernels = await instantiate(this.module, this.heap.memory);
+  }
+
+  private async guarded<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof WasmKernelError) await this.recover();
+      throw e;
+    } finally {
+      this.heap.reset();
+    }
+  }
+
+  // ------------------------------------------------------------------------ tables
+
+  /** Make room for the decode tables of `els` (dropping the cache when it grew too large). */
+  private reserveTables(els: readonly (ElementFormat | null)[]): void {
+    const missing = els.some((el) => el !== null && !this.tables.has(el));
+    if (missing && this.heap.persistentBytes > 32 * 2 ** 20) {
+      this.tables.clear();
+      this.log2Table = 0;
+      this.heap.clearPersistent();
+    }
+  }
+
+  /** Decode tables of an element (float64 exact values, and float32 when every value is one). */
+  private tablesFor(el: ElementFormat): Tables {
+    let t = this.tables.get(el);
+    if (t) return t;
+    if (el.kind === 'float' && el.bits === 32) {
+      t = { lut: 0, lut32: 0 };
+    } else {
+      const values = decodeTable(el);
+      const lut = this.heap.persist(values.length * 8);
+      this.heap.f64(lut, values.length).set(values);
+      let exact = true;
+      for (let i = 0; i < values.length && exact; i++) {
+        const v = values[i]!;
+        if (v === v && fround(v) !== v) exact = false;
+      }
+      let lut32 = 0;
+      if (exact) {
+        lut32 = this.heap.persist(values.length * 4);
+        const f = this.heap.f32(lut32, values.length);
+        for (let i = 0; i < values.length; i++) f[i] = values[i]!;
+      }
+      t = { lut, lut32 };
+    }
+    this.tables.set(el, t);
+    return t;
+  }
+
+  /** Per binade k of float32, the first bit pattern x with ⌊fround(log2 x)⌋ = k + 1 (ggml MXFP4 scales). */
+  private ggmlLog2Table(): number {
+    if (this.log2Table) return this.log2Table;
+    const f = new Float32Array(1);
+    const u = new Uint32Array(f.buffer);
+    const exp = (bits: number) => {
+      u[0] = bits;
+      return Math.floor(fround(Math.log2(f[0]!)));
+    };
+    const table = new Uint32Array(277);
+    for (let k = -149; k <= 127; k++) {
+      f[0] = pow2(k);
+      let lo = u[0]!;
+      const last = k === 127 ? 0x7f7fffff : ((f[0] = pow2(k + 1)), u[0]! - 1);
+      let hi = last + 1;
+      // smallest pattern in [lo, last] reaching k + 1 (monotone in x); last + 1 when none does
+      while (lo < hi) {
+        const mid = lo + Math.floor((hi - lo) / 2);
+        if (exp(mid) >= k + 1) hi = mid;
+        else lo = mid + 1;
+      }
+      table[k + 149] = hi;
+    }
+    const p = this.heap.persist(table.length * 4);
+    this.heap.u32(p, table.length).set(table);
+    this.log2Table = p;
+    return p;
+  }
+
+  // ------------------------------------------------------------------------ layout of a job
+
+  private spec(format: Format, options: ResolvedOptions, tensorScale: number): JobSpec {
+    const layout = layoutOf(format, options);
+    const element = storedElement(format, options.preset);
+    return {
+      format,
+      options,
+      layout,
+      element,
+      scaleElement: scaleElementOf(format, options),
+      tensorScale,
+      fastDequantize: true,
+    };
+  }
+
+  /** Allocate the quantized buffers of `spec`, plus input/output as asked, and write the job. */
+  private place(spec: JobSpec, opts: { x?: boolean; out?: boolean; forDequantize?: boolean }): PlacedJob {
+    const { format, layout: L, element: el, scaleElement: sEl } = spec;
+    // tables first: they live in the persistent zone
+    this.reserveTables([el, sEl]);
+    const elTables = opts.out || opts.forDequantize ? this.tablesFor(el) : { lut: 0, lut32: 0 };
+    const sTables = sEl && format.scheme === 'scaled' && !(sEl.kind === 'float' && sEl.bits === 32) ? this.tablesFor(sEl) : null;
+    const log2 = format.scheme === 'pow2' && spec.options.preset === 'ggml' ? this.ggmlLog2Table() : 0;
+    const P = this.heap.alloc(JOB_BYTES);
+    const sb = scaleBytes(sEl);
+    const buf: JobBuffers = {
+      x: opts.x ? this.heap.alloc(L.n * 4, true) : 0,
+      codes: this.heap.alloc(packedByteLength(L.n, el.bits) + 8),
+      scales: this.heap.alloc(L.scaleCount * sb + 8),
+      subScales: format.subBlock ? this.heap.alloc(packedByteLength(L.subScaleCount, format.subBlock.bits) + 8) : 0,
+      offsets: format.scaleRule === 'minMax' ? this.heap.alloc(L.scaleCount * sb + 8) : 0,
+      out: opts.out ? this.heap.alloc(L.n * 4, true) : 0,
+      lut: elTables.lut,
+      scaleLut: sTables ? sTables.lut : 0,
+      log2Table: log2,
+      lut32: elTables.lut32,
+    };
+    const slots = this.heap.f64(P, JOB_BYTES / 8);
+    writeJob(slots, spec, buf);
+    this.call('prepare', () => this.kernels.prepare(P));
+    const units = format.scheme === 'cast' ? L.n : L.rows * L.blocksPerRow;
+    return { P, spec, buf, units };
+  }
+
+  /** Element index where unit `u` starts. */
+  private unitStart(job: PlacedJob, u: number): number {
+    const L = job.spec.layout;
+    if (job.spec.format.scheme === 'cast') return u;
+    if (u >= L.rows * L.blocksPerRow) return L.n;
+    const row = Math.floor(u / L.blocksPerRow);
+    return row * L.rowLength + (u - row * L.blocksPerRow) * L.blockSize;
+  }
+
+  /** Whether writers may start at unit `u` without sharing a byte with the previous range. */
+  private byteAligned(job: PlacedJob, u: number): boolean {
+    const { format, layout: L, element: el } = job.spec;
+    if ((this.unitStart(job, u) * el.bits) % 8 !== 0) return false;
+    if (!format.subBlock) return true;
+    const row = Math.floor(u / L.blocksPerRow);
+    const sub = row * L.subBlocksPerRow + ((u - row * L.blocksPerRow) * L.blockSize) / format.subBlock.size;
+    return (sub * format.subBlock.bits) % 8 === 0;
+  }
+
+  /** Copy x in, moving the block axis last when it is not. */
+  private async loadInput(job: PlacedJob, x: Float32Array): Promise<void> {
+    const L = job.spec.layout;
+    if (L.inner === 1) {
+      this.heap.f32(job.buf.x, L.n).set(x);
+      return;
+    }
+    const tmp = this.heap.alloc(L.n * 4, true);
+    this.heap.f32(tmp, L.n).set(x);
+    const outer = L.n / (L.rowLength * L.inner);
+    const cuts = this.split(outer, L.n, () => true);
+    await this.runRanges('toBlocked', cuts, (lo, hi) => [tmp, job.buf.x, L.rowLength, L.inner, lo, hi]);
+  }
+
+  /** Copy the blocked output out, restoring the original axis order. */
+  private async readOutput(job: PlacedJob): Promise<Float32Array> {
+    const L = job.spec.layout;
+    if (L.inner === 1 || job.spec.format.scheme === 'cast') return this.heap.f32(job.buf.out, L.n).slice();
+    const tmp = this.heap.alloc(L.n * 4, true);
+    const outer = L.n / (L.rowLength * L.inner);
+    const cuts = this.split(outer, L.n, () => true);
+    await this.runRanges('fromBlocked', cuts, (lo, hi) => [job.buf.out, tmp, L.rowLength, L.inner, lo, hi]);
+    return this.heap.f32(tmp, L.n).slice();
+  }
+
+  private async tensorScaleOf(format: Format, x: Float32Array, given: number | undefined): Promise<number> {
+    if (!format.tensorScale) return 1;
+    if (given !== undefined) return given;
+    const n = x.length;
+    const p = this.heap.alloc(n * 4, true);
+    this.heap.f32(p, n).set(x);
+    const cuts = this.split(n, n, () => true);
+    const parts = await this.runRanges('absmaxFinite', cuts, (lo, hi) => [p, lo, hi]);
+    this.heap.reset();
+    let amax = 0;
+    for (const p of parts) if (p > amax) amax = p;
+    if (amax === 0) return 1;
+    const denom = fround(format.element.maxFinite * format.scaleElement!.maxFinite);
+    return Math.max(fround(amax / denom), pow2(-149));
+  }
+
+  /** Quantize into the job's buffers; on an unencodable input the reference is run to throw its error. */
+  private async quantizeInto(job: PlacedJob, x: Float32Array, format: Format, opts: QuantizeOptions | undefined): Promise<void> {
+    await this.loadInput(job, x);
+    const cuts = this.split(job.units, job.spec.layout.n, (u) => this.byteAligned(job, u));
+    const bad = await this.runRanges('quantizeRange', cuts, (lo, hi) => [job.P, lo, hi]);
+    if (bad.some((b) => b >= 0)) {
+      referenceQuantize(x, format, opts);
+      throw new WasmKernelError(`WASM quantize of ${format.name} reported an unencodable input that the reference accepts; please report this`);
+    }
+  }
+
+  private readTensor(job: PlacedJob): QuantizedTensor {
+    const { format, options, layout: L, element: el, scaleElement: sEl } = job.spec;
+    const h = this.heap;
+    const codes = h.u8(job.buf.codes, packedByteLength(L.n, el.bits)).slice();
+    const scales = newScaleArray(sEl, L.scaleCount);
+    copyScales(h, job.buf.scales, scales);
+    const subScales = format.subBlock ? h.u8(job.buf.subScales, packedByteLength(L.subScaleCount, format.subBlock.bits)).slice() : new Uint8Array(0);
+    let offsets: QuantizedTensor['offsets'] = new Uint8Array(0);
+    if (format.scaleRule === 'minMax') {
+      offsets = newScaleArray(sEl, L.scaleCount);
+      copyScales(h, job.buf.offsets, offsets);
+    }
+    return new QuantizedTensor({ format, options, codes, scales, subScales, offsets, tensorScale: job.spec.tensorScale });
+  }
+
+  private async dequantizeJob(job: PlacedJob): Promise<Float32Array> {
+    const cuts = this.split(job.units, job.spec.layout.n, () => true);
+    await this.runRanges('dequantizeRange', cuts, (lo, hi) => [job.P, lo, hi]);
+    return this.readOutput(job);
+  }
+
+  // ------------------------------------------------------------------------ operations
+
+  async quantize(x: Float32Array, format: Format, options: ResolvedOptions, opts: QuantizeOptions | undefined): Promise<QuantizedTensor> {
+    if (x.length === 0) return quantizeReference(x, format, options, opts?.tensorScale);
+    return this.guarded(async () => {
+      const ts = await this.tensorScaleOf(format, x, opts?.tensorScale);
+      const job = this.place(this.spec(format, options, ts), { x: true });
+      await this.quantizeInto(job, x, format, opts);
+      return this.readTensor(job);
+    });
+  }
+
+  async fakeQuantize(x: Float32Array, format: Format, options: ResolvedOptions, opts: QuantizeOptions | undefined): Promise<Float32Array> {
+    if (x.length === 0) return dequantizeReference(quantizeReference(x, format, options, opts?.tensorScale));
+    return this.guarded(async () => {
+      const ts = await this.tensorScaleOf(format, x, opts?.tensorScale);
+      const job = this.place(this.spec(format, options, ts), { x: true, out: true });
+      await this.quantizeInto(job, x, format, opts);
+      return this.dequantizeJob(job);
+    });
+  }
+
+  /** Place a QuantizedTensor's parts in memory for decoding. */
+  private placeTensor(q: QuantizedTensor): PlacedJob {
+    const spec = this.spec(q.format, q.options, q.tensorScale);
+    const job = this.place(spec, { out: true, forDequantize: true });
+    const h = this.heap;
+    h.u8(job.buf.codes, q.codes.length).set(q.codes);
+    pasteScales(h, job.buf.scales, q.scales);
+    if (q.format.subBlock) h.u8(job.buf.subScales, q.subScales.length).set(q.subScales);
+    if (q.format.scaleRule === 'minMax') pasteScales(h, job.buf.offsets, q.offsets);
+    return job;
+  }
+
+  async dequantize(q: QuantizedTensor): Promise<Float32Array> {
+    if (q.length === 0) return dequantizeReference(q);
+    return this.guarded(async () => this.dequantizeJob(this.placeTensor(q)));
+  }
+
+  async matmul(a: Float32Array | QuantizedTensor, w: QuantizedTensor, opts: MatmulOptions): Promise<Float32Array> {
+    // the reference's checks, in its order and with its messages
+    if (!(w instanceof QuantizedTensor)) throw new ShapeError('matmul: w must be a QuantizedTensor of shape [N, K] (quantize it first)');
+    if (w.shape.length !== 2) throw new ShapeError(`matmul: w must have shape [N, K]; got [${w.shape.join(', ')}]`);
+    const [N, K] = w.shape as [number, number];
+    if (w.format.granularity !== 'tensor' && w.format.granularity !== 'element' && w.axis !== 1) {
+      throw new ShapeError(`matmul: w must be blocked along K (axis 1); it was quantized along axis ${w.axis}`);
+    }
+    const m = opts?.m;
+    if (!Number.isSafeInteger(m) || m < 0) throw new ShapeError(`matmul: opts.m must be a non-negative integer; got ${m}`);
+    const av = a instanceof QuantizedTensor ? await this.dequantize(a) : a;
+    if (!(av instanceof Float32Array)) throw new ShapeError('matmul: a must be a Float32Array or a QuantizedTensor');
+    if (av.length !== m * K) throw new ShapeError(`matmul: a has ${av.length} values but m·K = ${m}·${K} = ${m * K}`);
+    if (m === 0 || N === 0 || K === 0) return new Float32Array(m * N);
+    return this.guarded(async () => {
+      const h = this.heap;
+      const job = this.placeTensor(w);
+      let dense = 0;
+      if (w.format.granularity === 'tensor') {
+        // one scale for the whole matrix: decode it once, then multiply dense rows
+        await this.dequantizeJob(job);
+        dense = job.buf.out;
+      }
+      const ap = h.alloc(m * K * 4, true);
+      h.f32(ap, m * K).set(av);
+      const y = h.alloc(m * N * 4, true);
+      const rowsOf4 = Math.ceil(N / 4);
+      const cuts = this.split(rowsOf4, m * N * K, () => true).map((c) => Math.min(N, c * 4));
+      const scratch = cuts.slice(1).map(() => (dense ? 0 : h.alloc(4 * K * 4, true)));
+      await this.runRanges('matmulRange', cuts, (lo, hi) => {
+        const i = cuts.indexOf(lo);
+        return [job.P, ap, m, K, N, y, dense, scratch[i]!, lo, hi];
+      });
+      return h.f32(y, m * N).slice();
+    });
+  }
+}
+
+function copyScales(h: Heap, ptr: number, dst: QuantizedTensor['scales']): void {
+  if (dst.length === 0) return;
+  if (dst.BYTES_PER_ELEMENT === 1) dst.set(h.u8(ptr, dst.length));
+  else if (dst.BYTES_PER_ELEMENT === 2) dst.set(h.u16(ptr, dst.length));
+  else dst.set(h.u32(ptr, dst.length));
+}
+
+function pasteScales(h: Heap, ptr: number, src: QuantizedTensor['scales']): void {
+  if (src.length === 0) return;
+  if (src.BYTES_PER_ELEMENT === 1) h.u8(ptr, src.length).set(src);
+  else if (src.BYTES_PER_ELEMENT === 2) h.u16(ptr, src.length).set(src);
+  else h.u32(ptr, src.length).set(src);
+}
+
+async function defaultThreads(): Promise<number> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  let cores = nav?.hardwareConcurrency;
+  if (!cores && typeof process !== 'undefined' && process.versions?.node) {
+    const os = await import('node:os');
+    cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  }
+  return Math.max(1, Math.min(cores ?? 1, 4));
+}
+
+/**
+ * Create the WASM backend: SIMD or scalar kernels (by feature detection), and worker threads over
+ * shared memory when `threads` > 1 and SharedArrayBuffer is available (one thread otherwise).
+ * Quantize, dequantize and fakeQuantize equal the reference bit for bit; matmul accumulates in
+ * float32 lanes flushed to float64 (see capabilities.matmulRelativeBound).
+ */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+  if (options === null || typeof options !== 'object') throw new OptionError(`createWasmBackend options must be an object; got ${String(options)}`);
+  const { threads: askedThreads, simd: askedSimd, minParallelWork } = options;
+  if (askedThreads !== undefined && (!Number.isInteger(askedThreads) || askedThreads < 1 || askedThreads > 64)) {
+    throw new OptionError(`threads must be an integer in 1…64; got ${askedThreads}`);
+  }
+  if (askedSimd !== undefined && typeof askedSimd !== 'boolean') throw new OptionError(`simd must be a boolean; got ${String(askedSimd)}`);
+  if (minParallelWork !== undefined && (!Number.isInteger(minParallelWork) || minParallelWork < 1)) {
+    throw new OptionError(`minParallelWork must be a positive integer; got ${minParallelWork}`);
+  }
+  const notes: string[] = [];
+  const simd = askedSimd !== false && simdSupported();
+  if (askedSimd !== false && !simd) notes.push('WebAssembly SIMD unavailable: scalar build');
+  let threads = askedThreads ?? (await defaultThreads());
+  const shared = threads > 1 && sharedMemorySupported();
+  if (threads > 1 && !shared) {
+    notes.push('SharedArrayBuffer unavailable (not cross-origin isolated?): one thread');
+    threads = 1;
+  }
+  const module = await kernelModule(simd, shared);
+  const memory = newMemory(shared);
+  const kernels = await instantiate(module, memory);
+  const pool = threads > 1 ? await WorkerPool.create(threads - 1, module, memory) : null;
+  const engine = new Engine(kernels, module, new Heap(memory), pool, minParallelWork ?? 65536);
+  notes.push(`${simd ? 'SIMD' : 'scalar'} build, ${shared ? 'shared' : 'private'} memory`);
+  notes.push(
+    'every format, option and op runs in WASM; the reference is called only for empty tensors and, after the kernel reports an unencodable input, to throw the core’s exact error',
+  );
+  notes.push('float32-lane fast paths (RNE/RTZ, no microxcaling/ggml preset): pow2 blocks, scaled blocks and float/int casts; other cases use the exact float64 port of the reference');
+  notes.push(
+    'matmul: float32 products summed in float32 lanes of ≤ 32 terms, lanes added in float64; the bound assumes no float32 overflow/underflow in products or partial sums',
+  );
+  const capabilities: BackendCapabilities = Object.freeze({
+    name: 'wasm',
+    bitExact: true,
+    matmulRelativeBound: WASM_MATMUL_BOUND,
+    threads,
+    simd,
+    notes: Object.freeze(notes),
+  });
+  return Object.freeze({
+    capabilities,
+    async quantize(x: Float32Array, format: string | Format, opts?: QuantizeOptions) {
+      const input = checkInput(x);
+      const f = toFormat(format);
+      const resolved = resolveOptions(f, input.length, opts);
+      return engine.serial(() => engine.quantize(input, f, resolved, opts));
+    },
+    async dequantize(q: QuantizedTensor) {
+      if (!(q instanceof QuantizedTensor)) throw new OptionError('dequantize expects a QuantizedTensor from quantize() or QuantizedTensor.fromBytes()');
+      return engine.serial(() => engine.dequantize(q));
+    },
+    async fakeQuantize(x: Float32Array, format: string | Format, opts?: QuantizeOptions) {
+      const input = checkInput(x);
+      const f = toFormat(format);
+      const resolved = resolveOptions(f, input.length, opts);
+      return engine.serial(() => engine.fakeQuantize(input, f, resolved, opts));
+    },
+    async matmul(a: Float32Array | QuantizedTensor, w: QuantizedTensor, opts: MatmulOptions) {
+      return engine.serial(() => engine.matmul(a, w, opts));
+    },
+    dispose() {
+      engine.dispose();
+    },
+  });
+}
