@@ -21,26 +21,32 @@ export interface TensorMetrics {
   /** Σ(x−q)² and Σx², kept for element-weighted aggregates. */
   readonly sumSquaredError: number;
   readonly sumSquaredSignal: number;
-  /** Counts of log10(|x − q| / rms(x)) in {@link HISTOGRAM_BINS} bins; exact elements go to bin 0. */
+  /** Counts of log2(|x − q| / rms(x)) in {@link HISTOGRAM_BINS} bins (one per octave); exact elements go to bin 0. */
   readonly errorHistogram: number[];
 }
 
-/** Error histogram bins: log10 of the error relative to the tensor's RMS, from −8 to +1 in quarter decades. */
-export const HISTOGRAM_BINS = Object.freeze({ min: -8, max: 1, perDecade: 4 });
-const NBINS = (HISTOGRAM_BINS.max - HISTOGRAM_BINS.min) * HISTOGRAM_BINS.perDecade;
+/** Error histogram bins: ⌊log2⌋ of the error relative to the tensor's RMS, one bin per octave from
+ * 2^min to 2^max (read from the float32 exponent, no logarithms in the loop). */
+export const HISTOGRAM_BINS = Object.freeze({ min: -28, max: 4 });
+const NBINS = HISTOGRAM_BINS.max - HISTOGRAM_BINS.min;
 
-/** Per element, the range its block represents without saturating (half a top step past the extreme codes). */
-function forEachBound(q: QuantizedTensor, visit: (flat: number, lo: number, hi: number) => void): void {
+/**
+ * Elements beyond their block's range by more than half the element's top step (saturated rather
+ * than rounded), walking blocks in storage order.
+ */
+function countClipped(q: QuantizedTensor, x: Float32Array): number {
   const f = q.format;
   const L = q.layout;
   const el = f.element;
   const elMax = el.kind === 'int' ? el.kMax * 2 ** -el.fracBits : el.maxFinite;
   const elMin = el.kind === 'int' ? el.kMin * 2 ** -el.fracBits : -el.maxFinite;
-  // Half the element's spacing at its largest value: beyond it a value was saturated, not rounded.
   const halfTop = 0.5 * (el.kind === 'int' ? 2 ** -el.fracBits : 2 ** (el.topExpField - el.bias - el.manBits));
+  const hiUnit = elMax + halfTop;
+  const loUnit = elMin - halfTop;
+  let clipped = 0;
   if (f.scheme === 'cast') {
-    for (let i = 0; i < L.n; i++) visit(i, elMin - halfTop, elMax + halfTop);
-    return;
+    for (let i = 0; i < L.n; i++) if (x[i]! > hiUnit || x[i]! < loUnit) clipped++;
+    return clipped;
   }
   const scales = q.scaleValues();
   const sub = f.subBlock;
@@ -52,20 +58,35 @@ function forEachBound(q: QuantizedTensor, visit: (flat: number, lo: number, hi: 
       const start = b * L.blockSize;
       const len = Math.min(L.blockSize, L.rowLength - start);
       let scale = scales[si]!;
+      if (scale !== scale) continue;
       if (f.tensorScale) scale = Math.fround(scale * q.tensorScale);
       let off = 0;
       if (f.scaleRule === 'minMax') {
         const oc = q.offsets[si]!;
         off = scaleEl.bits === 32 ? bitsToF32(oc) : decodeElement(scaleEl, oc);
       }
-      for (let j = 0; j < len; j++) {
-        const s = taus ? scale * 2 ** -taus[row * L.subBlocksPerRow + Math.floor((start + j) / sub!.size)]! : scale;
-        const a = (elMin - halfTop) * s + off;
-        const c = (elMax + halfTop) * s + off;
-        visit(L.inner === 1 ? row * L.rowLength + start + j : flatIndex(L, row, start + j), Math.min(a, c), Math.max(a, c));
+      const k2 = sub ? sub.size : len;
+      for (let j0 = 0; j0 < len; j0 += k2) {
+        const s = taus ? scale * 2 ** -taus[row * L.subBlocksPerRow + (start + j0) / k2]! : scale;
+        const lo = Math.min(loUnit * s, hiUnit * s) + off;
+        const hi = Math.max(loUnit * s, hiUnit * s) + off;
+        const end = Math.min(j0 + k2, len);
+        if (L.inner === 1) {
+          const base = row * L.rowLength + start;
+          for (let j = j0; j < end; j++) {
+            const v = x[base + j]!;
+            if (v > hi || v < lo) clipped++;
+          }
+        } else {
+          for (let j = j0; j < end; j++) {
+            const v = x[flatIndex(L, row, start + j)]!;
+            if (v > hi || v < lo) clipped++;
+          }
+        }
       }
     }
   }
+  return clipped;
 }
 
 /** Bytes a quantized tensor occupies (codes, scales, microexponents, offsets, tensor scale). */
@@ -93,17 +114,17 @@ export function measure(x: Float32Array, y: Float32Array, q: QuantizedTensor): T
   const rms = n ? Math.sqrt(sig / n) : 0;
   if (rms > 0) {
     const inv = 1 / rms;
+    const f32 = new Float32Array(1);
+    const u32 = new Uint32Array(f32.buffer);
+    const counts = new Float64Array(NBINS);
     for (let i = 0; i < n; i++) {
-      const e = Math.abs(x[i]! - y[i]!) * inv;
-      const b = e === 0 ? 0 : Math.floor((Math.log10(e) - HISTOGRAM_BINS.min) * HISTOGRAM_BINS.perDecade);
-      hist[Math.min(Math.max(b, 0), NBINS - 1)]!++;
+      f32[0] = Math.abs(x[i]! - y[i]!) * inv;
+      const e = (u32[0]! >>> 23) - 127; // ⌊log2⌋ for normal float32; zero and subnormals fall to bin 0
+      counts[e < HISTOGRAM_BINS.min ? 0 : e >= HISTOGRAM_BINS.max ? NBINS - 1 : e - HISTOGRAM_BINS.min]!++;
     }
+    counts.forEach((c, i) => (hist[i] = c));
   }
-  let clipped = 0;
-  forEachBound(q, (i, lo, hi) => {
-    const xi = x[i]!;
-    if (xi > hi || xi < lo) clipped++;
-  });
+  const clipped = countClipped(q, x);
   return {
     elements: n,
     qsnrDb: err === 0 ? Infinity : sig === 0 ? -Infinity : -10 * Math.log10(err / sig),

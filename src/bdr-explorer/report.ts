@@ -173,7 +173,7 @@ export function heatmapSvg(r: SweepResult): string {
   return parts.join('');
 }
 
-/** Small-multiple histograms of log10(|error| / rms) per format. */
+/** Small-multiple histograms of log2(|error| / rms) per format. */
 export function histogramsSvg(summary: readonly SweepSummary[]): string {
   const w = 180;
   const h = 90;
@@ -191,11 +191,11 @@ export function histogramsSvg(summary: readonly SweepSummary[]): string {
     const y = scaleLinear().domain([0, peak]).range([oy + h, oy + 16]);
     parts.push(`<text x="${ox + 4}" y="${oy + 12}" class="lbl">${esc(s.format)}</text>`);
     s.errorHistogram.forEach((c, b) => {
-      const lo = HISTOGRAM_BINS.min + b / HISTOGRAM_BINS.perDecade;
-      const bw = x(lo + 1 / HISTOGRAM_BINS.perDecade) - x(lo);
+      const lo = HISTOGRAM_BINS.min + b;
+      const bw = x(lo + 1) - x(lo);
       parts.push(`<rect x="${x(lo).toFixed(1)}" y="${y(c / total).toFixed(1)}" width="${Math.max(bw - 0.5, 0.5).toFixed(1)}" height="${(oy + h - y(c / total)).toFixed(1)}" class="bar"/>`);
     });
-    for (const t of [-8, -6, -4, -2, 0]) parts.push(`<text x="${x(t)}" y="${oy + h + 12}" text-anchor="middle" class="tick">1e${t}</text>`);
+    for (const t of [-24, -16, -8, 0]) parts.push(`<text x="${x(t)}" y="${oy + h + 12}" text-anchor="middle" class="tick">2^${t}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');
@@ -232,7 +232,7 @@ ${rows}
 <h2>QSNR per tensor</h2>
 ${heatmapSvg(r)}
 <h2>Error distribution</h2>
-<p>Histogram of log10(|x − q| / rms(x)) over all elements, per format.</p>
+<p>Histogram of log2(|x − q| / rms(x)) over all elements, one bar per octave, per format.</p>
 ${histogramsSvg(r.summary)}
 ${skipped}
 </body></html>
