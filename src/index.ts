@@ -47,6 +47,7 @@ export {
   ShapeError,
   EncodingError,
   ContainerError,
+  BackendError,
 } from './formats/errors.js';
 export type { MicroscaleErrorCode } from './formats/errors.js';
 export { CONTAINER_MAGIC, CONTAINER_VERSION } from './formats/container.js';

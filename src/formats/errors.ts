@@ -5,7 +5,9 @@ export type MicroscaleErrorCode =
   | 'INVALID_OPTION'
   | 'SHAPE_MISMATCH'
   | 'UNREPRESENTABLE'
-  | 'CORRUPT_CONTAINER';
+  | 'CORRUPT_CONTAINER'
+  | 'BACKEND_UNAVAILABLE'
+  | 'BACKEND_FAILURE';
 
 /** Base class of every error microscale throws on bad input. `code` says which kind it is. */
 export class MicroscaleError extends Error {
@@ -43,3 +45,6 @@ export class ContainerError extends MicroscaleError {
     super('CORRUPT_CONTAINER', message);
   }
 }
+/** A backend that cannot start (no WebAssembly, no GPU adapter, gpu.js missing: `BACKEND_UNAVAILABLE`) or
+ * that failed while running (a trap, a lost device, out of device memory: `BACKEND_FAILURE`). */
+export class BackendError extends MicroscaleError {}

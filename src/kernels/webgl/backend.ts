@@ -564,7 +564,7 @@ export async function createWebGLBackend(opts: WebGLBackendOptions = {}): Promis
   try {
     gpu = new gpujs.GPU({ mode: kind });
   } catch (e) {
-    throw new WebGLBackendError(`gpu.js could not start its ${kind} mode: ${e instanceof Error ? e.message : String(e)}`);
+    throw new WebGLBackendError(`gpu.js could not start its ${kind} mode: ${e instanceof Error ? e.message : String(e)}`, 'BACKEND_UNAVAILABLE');
   }
   const backend = new WebGLBackendImpl(gpu, kind, cap);
   const exact = kind === 'webgl2';

@@ -1,12 +1,12 @@
-import { MicroscaleError } from '../../formats/errors.js';
+import { BackendError } from '../../formats/errors.js';
 
 /**
- * The WebGL backend cannot run here: gpu.js is missing, no WebGL context exists, or the context
- * failed (lost, out of memory, shader rejected). The message says which and what to do.
- * (Code `INVALID_OPTION` until the core gains a dedicated code for unavailable backends.)
+ * The WebGL backend cannot run here (gpu.js missing, no WebGL context: `BACKEND_UNAVAILABLE`) or a
+ * context failed (lost, out of memory, shader rejected: `BACKEND_FAILURE`). The message says which
+ * and what to do.
  */
-export class WebGLBackendError extends MicroscaleError {
-  constructor(message: string) {
-    super('INVALID_OPTION', message);
+export class WebGLBackendError extends BackendError {
+  constructor(message: string, code: 'BACKEND_UNAVAILABLE' | 'BACKEND_FAILURE' = 'BACKEND_FAILURE') {
+    super(code, message);
   }
 }

@@ -85,10 +85,10 @@ export async function loadGpuJs(given?: unknown, importer: Importer = defaultImp
   try {
     imported = await importer('gpu.js');
   } catch (e) {
-    throw new WebGLBackendError(`${MISSING} (import failed: ${e instanceof Error ? e.message : String(e)})`);
+    throw new WebGLBackendError(`${MISSING} (import failed: ${e instanceof Error ? e.message : String(e)})`, 'BACKEND_UNAVAILABLE');
   }
   const m = asModule(imported);
-  if (!m) throw new WebGLBackendError(`${MISSING} (the module that was found has no GPU class)`);
+  if (!m) throw new WebGLBackendError(`${MISSING} (the module that was found has no GPU class)`, 'BACKEND_UNAVAILABLE');
   return m;
 }
 
@@ -129,7 +129,7 @@ export function availability(GPU: GpuJsClass): ContextAvailability {
 export function chooseContext(avail: ContextAvailability, request: WebGLContextRequest, allowCpuFallback: boolean): WebGLContextKind {
   const needFloat = (kind: WebGLContextKind): WebGLContextKind => {
     if (!avail.singlePrecision) {
-      throw new WebGLBackendError(`the ${kind} context cannot render to float textures (OES_texture_float is missing), which the WebGL backend needs for exact integer results`);
+      throw new WebGLBackendError(`the ${kind} context cannot render to float textures (OES_texture_float is missing), which the WebGL backend needs for exact integer results`, 'BACKEND_UNAVAILABLE');
     }
     return kind;
   };
@@ -140,7 +140,7 @@ export function chooseContext(avail: ContextAvailability, request: WebGLContextR
     case 'webgl':
     case 'headlessgl':
       if (!avail[request]) {
-        throw new WebGLBackendError(`no ${request === 'headlessgl' ? 'headless-gl (npm package "gl")' : request.toUpperCase()} context is available here; use createWebGLBackend({ context: 'auto' }) or another backend`);
+        throw new WebGLBackendError(`no ${request === 'headlessgl' ? 'headless-gl (npm package "gl")' : request.toUpperCase()} context is available here; use createWebGLBackend({ context: 'auto' }) or another backend`, 'BACKEND_UNAVAILABLE');
       }
       return needFloat(request);
     case 'auto':
@@ -151,6 +151,7 @@ export function chooseContext(avail: ContextAvailability, request: WebGLContextR
       throw new WebGLBackendError(
         'no WebGL context is available here (in Node, gpu.js needs its optional native dependency "gl"); ' +
           "use the reference or WASM backend, or createWebGLBackend({ context: 'cpu' }) for gpu.js's CPU mode (not a GPU backend, and not bit-exact by declaration)",
+        'BACKEND_UNAVAILABLE',
       );
   }
 }

@@ -15,6 +15,7 @@ describe('loading gpu.js (an optional peer dependency)', () => {
     const err = await loadGpuJs(undefined, missing).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WebGLBackendError);
     expect(err).toBeInstanceOf(MicroscaleError);
+    expect((err as MicroscaleError).code).toBe('BACKEND_UNAVAILABLE');
     expect((err as Error).message).toMatch(/npm install gpu\.js/);
     expect((err as Error).message).toMatch(/Cannot find package/);
   });
