@@ -94,6 +94,10 @@ const J_FASTQ: i32 = 107;
 const J_MAXMAG: i32 = 108;
 const J_INFMAG: i32 = 109;
 const J_NANCODE: i32 = 110;
+const J_MMMODE: i32 = 111;
+const J_MMSHIFT: i32 = 112;
+const J_MMTAB: i32 = 113;
+const J_MMSPECIAL: i32 = 114;
 
 /** Byte offsets of the converted structs inside the job area. */
 const OFF_JOB: usize = 1024;
@@ -169,6 +173,10 @@ class Job {
   scaleLut: usize = 0;
   log2Table: usize = 0;
   lut32: usize = 0;
+  mmMode: i32 = 0;
+  mmShift: i32 = 0;
+  mmTab: usize = 0;
+  mmSpecial: i32 = 0;
 }
 
 // @ts-ignore: decorator
@@ -267,6 +275,10 @@ export function prepare(P: usize): void {
   J.scaleLut = uslot(P, J_SCALELUT);
   J.log2Table = uslot(P, J_LOG2T);
   J.lut32 = uslot(P, J_LUT32);
+  J.mmMode = islot(P, J_MMMODE);
+  J.mmShift = islot(P, J_MMSHIFT);
+  J.mmTab = uslot(P, J_MMTAB);
+  J.mmSpecial = islot(P, J_MMSPECIAL);
 }
 
 // ---------------------------------------------------------------------------------- bit streams
@@ -1276,6 +1288,16 @@ const CHUNK: i32 = 128;
  */
 export function matmulRange(P: usize, a: usize, m: i32, K: i32, N: i32, y: usize, dense: usize, scratch: usize, n0: i32, n1: i32): void {
   const J = changetype<Job>(P + OFF_JOB);
+  if (ASC_FEATURE_SIMD) {
+    if (dense == 0 && J.mmMode != 0) {
+      matmulFusedRange(J, a, m, K, N, y, scratch, n0, n1);
+      return;
+    }
+  }
+  denseOrDecodedRows(J, P, a, m, K, N, y, dense, scratch, n0, n1);
+}
+
+function denseOrDecodedRows(J: Job, P: usize, a: usize, m: i32, K: i32, N: i32, y: usize, dense: usize, scratch: usize, n0: i32, n1: i32): void {
   const rowBytes = <usize>K << 2;
   for (let n = n0; n < n1; n += 4) {
     const rowsHere = min(4, n1 - n);
@@ -1390,4 +1412,241 @@ function dot4(a: usize, w: usize, K: i32, y: usize): void {
     s3 += load<f32>(a + o + 12) * load<f32>(w + o + 12);
   }
   return ((<f64>s0 + <f64>s1) + <f64>s2) + <f64>s3;
+}
+
+// ---------------------------------------------------------------------------------- fused GEMV
+
+// Modes of matmulFusedRange (chosen in src/kernels/wasm/params.ts after checking every code):
+// 4-bit codes whose values are int8 table entries · 2^−shift; 8-bit two's-complement codes
+// worth code · 2^−shift; 8-bit floats whose magnitude bits, moved into a float32's top bits and
+// scaled by 2^shift, give their value (codes at or above mmSpecial — NaN/Inf — take a table path).
+const MM_NIBBLE: i32 = 1;
+const MM_INT8: i32 = 2;
+const MM_FP8: i32 = 3;
+
+/** a's 32-element groups reordered evens first, odds second, to match a nibble-pair decode. */
+function deinterleave32(src: usize, dst: usize, K: i32): void {
+  for (let g = 0; g < K; g += 32) {
+    const s = src + (<usize>g << 2);
+    const d = dst + (<usize>g << 2);
+    for (let j = 0; j < 16; j++) {
+      store<f32>(d + (<usize>j << 2), load<f32>(s + (<usize>(2 * j) << 2)));
+      store<f32>(d + (<usize>(16 + j) << 2), load<f32>(s + (<usize>(2 * j + 1) << 2)));
+    }
+  }
+}
+
+/** Four float32 lanes from four sign-extended int8 lanes of `v` starting at lane 4·q. */
+// @ts-ignore: decorator
+@inline function i8ToF32(v16: v128, high: bool): v128 {
+  return f32x4.convert_i32x4_s(high ? i32x4.extend_high_i16x8_s(v16) : i32x4.extend_low_i16x8_s(v16));
+}
+
+/** Σ over one 16-lane vector of int8 values t: acc += (t·f)·a[0..15] (products of decoded weights). */
+// @ts-ignore: decorator
+@inline function madd16(acc: v128, t: v128, f: v128, ap: usize): v128 {
+  const lo = i16x8.extend_low_i8x16_s(t);
+  const hi = i16x8.extend_high_i8x16_s(t);
+  acc = f32x4.add(acc, f32x4.mul(f32x4.mul(i8ToF32(lo, false), f), v128.load(ap)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.mul(i8ToF32(lo, true), f), v128.load(ap, 16)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.mul(i8ToF32(hi, false), f), v128.load(ap, 32)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.mul(i8ToF32(hi, true), f), v128.load(ap, 48)));
+  return acc;
+}
+
+/** acc += (fp8 value · f)·a[0..15] for 16 float8 codes without NaN/Inf (MM_FP8). */
+// @ts-ignore: decorator
+@inline function maddFp8(acc: v128, c: v128, up: v128, f: v128, ap: usize, magShift: i32): v128 {
+  const zero = i32x4.splat(0);
+  const x0 = i16x8.extend_low_i8x16_u(c);
+  const x1 = i16x8.extend_high_i8x16_u(c);
+  const h0 = v128.or(i16x8.shl(v128.and(x0, i16x8.splat(0x7f)), magShift), i16x8.shl(v128.and(x0, i16x8.splat(0x80)), 8));
+  const h1 = v128.or(i16x8.shl(v128.and(x1, i16x8.splat(0x7f)), magShift), i16x8.shl(v128.and(x1, i16x8.splat(0x80)), 8));
+  const w0 = i8x16.shuffle(zero, h0, 0, 1, 16, 17, 0, 1, 18, 19, 0, 1, 20, 21, 0, 1, 22, 23);
+  const w1 = i8x16.shuffle(zero, h0, 0, 1, 24, 25, 0, 1, 26, 27, 0, 1, 28, 29, 0, 1, 30, 31);
+  const w2 = i8x16.shuffle(zero, h1, 0, 1, 16, 17, 0, 1, 18, 19, 0, 1, 20, 21, 0, 1, 22, 23);
+  const w3 = i8x16.shuffle(zero, h1, 0, 1, 24, 25, 0, 1, 26, 27, 0, 1, 28, 29, 0, 1, 30, 31);
+  acc = f32x4.add(acc, f32x4.mul(f32x4.mul(f32x4.mul(w0, up), f), v128.load(ap)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.mul(f32x4.mul(w1, up), f), v128.load(ap, 16)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.mul(f32x4.mul(w2, up), f), v128.load(ap, 32)));
+  acc = f32x4.add(acc, f32x4.mul(f32x4.mul(f32x4.mul(w3, up), f), v128.load(ap, 48)));
+  return acc;
+}
+
+/**
+ * y[i, n] for n in [n0, n1) with w decoded in registers: power-of-two blocks (no sub-blocks) whose
+ * size is a multiple of 32 and divides K. Each weight is formed exactly as dequantize forms it
+ * (value · 2^scale, rounded once), then multiplied by a in float32; two float32 accumulators each
+ * take 4 products per lane per 32 elements and are flushed into float64 every 256 elements, so no
+ * lane sums more than 32 products (the bound of matmulRange). SIMD builds only.
+ */
+function matmulFusedRange(J: Job, a: usize, m: i32, K: i32, N: i32, y: usize, scratch: usize, n0: i32, n1: i32): void {
+  const mode = J.mmMode;
+  const bs = J.bs;
+  const bpr = J.bpr;
+  const bias = (1 << (J.scaleBits - 1)) - 1;
+  const nanScale = (1 << J.scaleBits) - 1;
+  const shift = J.mmShift;
+  const tab = mode == MM_NIBBLE ? v128.load(J.mmTab) : i32x4.splat(0);
+  const up = f32x4.splat(<f32>pow2(shift));
+  const special = i8x16.splat(<i8>J.mmSpecial);
+  const magShift = mode == MM_FP8 ? 7 - changetype<FloatParams>(changetype<usize>(J) - OFF_JOB + OFF_EF).manBits : 0;
+  for (let i = 0; i < m; i++) {
+    let ar = a + <usize>i * (<usize>K << 2);
+    if (mode == MM_NIBBLE) {
+      deinterleave32(ar, scratch, K);
+      ar = scratch;
+    }
+    for (let n = n0; n < n1; n++) {
+      let total: f64 = 0;
+      let acc0 = f32x4.splat(0);
+      let acc1 = f32x4.splat(0);
+      let groups = 0;
+      for (let b = 0; b < bpr; b++) {
+        const sc = <i32>load<u8>(J.scales + <usize>(n * bpr + b));
+        const fs: f32 = sc == nanScale ? NaN : <f32>pow2(sc - bias - (mode == MM_FP8 ? 0 : shift));
+        const fv = f32x4.splat(fs);
+        for (let j = 0; j < bs; j += 32) {
+          const k = b * bs + j;
+          const ap = ar + (<usize>k << 2);
+          if (mode == MM_NIBBLE) {
+            const v = v128.load(J.codes + (<usize>(n * K + k) >> 1));
+            acc0 = madd16(acc0, i8x16.swizzle(tab, v128.and(v, i8x16.splat(15))), fv, ap);
+            acc1 = madd16(acc1, i8x16.swizzle(tab, i8x16.shr_u(v, 4)), fv, ap + 64);
+          } else {
+            const cp = J.codes + <usize>(n * K + k);
+            const c0 = v128.load(cp);
+            const c1 = v128.load(cp, 16);
+            if (mode == MM_INT8) {
+              acc0 = madd16(acc0, c0, fv, ap);
+              acc1 = madd16(acc1, c1, fv, ap + 64);
+            } else {
+              const m7 = i8x16.splat(0x7f);
+              if (v128.any_true(v128.or(i8x16.ge_u(v128.and(c0, m7), special), i8x16.ge_u(v128.and(c1, m7), special)))) {
+                // NaN or Inf codes: their float32 values from the table, products summed in float64
+                for (let t = 0; t < 32; t++) {
+                  const wv = load<f32>(J.lut32 + (<usize>load<u8>(cp + <usize>t) << 2)) * fs;
+                  total += <f64>(wv * load<f32>(ap + (<usize>t << 2)));
+                }
+              } else {
+                acc0 = maddFp8(acc0, c0, up, fv, ap, magShift);
+                acc1 = maddFp8(acc1, c1, up, fv, ap + 64, magShift);
+              }
+            }
+          }
+          if (++groups == 8) {
+            total += sumLanes(acc0) + sumLanes(acc1);
+            acc0 = f32x4.splat(0);
+            acc1 = f32x4.splat(0);
+            groups = 0;
+          }
+        }
+      }
+      total += sumLanes(acc0) + sumLanes(acc1);
+      store<f32>(y + (<usize>(i * N + n) << 2), <f32>total);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------- dense GEMM
+
+/** Elements of K per cache block; every float32 lane takes KC / 4 = 32 products per block. */
+const KC: i32 = 128;
+
+/** Add the lanes of c (for output n) and d (for output n + 1) in float64 into y64[0..1]. */
+// @ts-ignore: decorator
+@inline function flushPair(y64: usize, c: v128, d: v128): void {
+  const pc = f64x2.add(f64x2.promote_low_f32x4(c), f64x2.promote_low_f32x4(i8x16.shuffle(c, c, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)));
+  const pd = f64x2.add(f64x2.promote_low_f32x4(d), f64x2.promote_low_f32x4(i8x16.shuffle(d, d, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)));
+  const s = f64x2.add(
+    i8x16.shuffle(pc, pd, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+    i8x16.shuffle(pc, pd, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31),
+  );
+  v128.store(y64, f64x2.add(v128.load(y64), s));
+}
+
+/** Σ over [k0, k1) of a·w for one output in float32 lanes, added to y64[0] in float64. */
+// @ts-ignore: decorator
+@inline function tile1(a: usize, w: usize, k0: i32, k1: i32, y64: usize): void {
+  let c = f32x4.splat(0);
+  for (let k = k0; k < k1; k += 4) {
+    const o = <usize>k << 2;
+    c = f32x4.add(c, f32x4.mul(v128.load(a + o), v128.load(w + o)));
+  }
+  store<f64>(y64, load<f64>(y64) + sumLanes(c));
+}
+
+/**
+ * y = a·wᵀ for rows n in [n0, n1) of a dense float32 w [N, K] (SIMD builds): K in blocks of KC so
+ * w's block of rows stays in cache, 4 rows of a × 2 rows of w per register tile, each float32 lane
+ * summing KC / 4 = 32 products before it is added in float64 to y64 (m × N float64, the caller's).
+ */
+export function gemmRange(a: usize, m: i32, K: i32, N: i32, w: usize, y: usize, y64: usize, n0: i32, n1: i32): void {
+  if (n1 <= n0) return;
+  if (ASC_FEATURE_SIMD) gemmTiles(a, m, K, N, w, y, y64, n0, n1);
+  else denseOrDecodedRows(changetype<Job>(0), 0, a, m, K, N, y, w, 0, n0, n1);
+}
+
+function gemmTiles(a: usize, m: i32, K: i32, N: i32, w: usize, y: usize, y64: usize, n0: i32, n1: i32): void {
+  const rb = <usize>K << 2;
+  for (let i = 0; i < m; i++) memory.fill(y64 + (<usize>(i * N + n0) << 3), 0, <usize>(n1 - n0) << 3);
+  const kv = K & ~3;
+  const m4 = m & ~3;
+  const n2 = n0 + ((n1 - n0) & ~1);
+  for (let k0 = 0; k0 < kv; k0 += KC) {
+    const k1 = min(k0 + KC, kv);
+    for (let i = 0; i < m4; i += 4) {
+      const a0 = a + <usize>i * rb;
+      const a1 = a0 + rb;
+      const a2 = a1 + rb;
+      const a3 = a2 + rb;
+      for (let n = n0; n < n2; n += 2) {
+        const w0 = w + <usize>n * rb;
+        const w1 = w0 + rb;
+        let c00 = f32x4.splat(0);
+        let c01 = f32x4.splat(0);
+        let c10 = f32x4.splat(0);
+        let c11 = f32x4.splat(0);
+        let c20 = f32x4.splat(0);
+        let c21 = f32x4.splat(0);
+        let c30 = f32x4.splat(0);
+        let c31 = f32x4.splat(0);
+        for (let k = k0; k < k1; k += 4) {
+          const o = <usize>k << 2;
+          const x0 = v128.load(w0 + o);
+          const x1 = v128.load(w1 + o);
+          const v0 = v128.load(a0 + o);
+          c00 = f32x4.add(c00, f32x4.mul(v0, x0));
+          c01 = f32x4.add(c01, f32x4.mul(v0, x1));
+          const v1 = v128.load(a1 + o);
+          c10 = f32x4.add(c10, f32x4.mul(v1, x0));
+          c11 = f32x4.add(c11, f32x4.mul(v1, x1));
+          const v2 = v128.load(a2 + o);
+          c20 = f32x4.add(c20, f32x4.mul(v2, x0));
+          c21 = f32x4.add(c21, f32x4.mul(v2, x1));
+          const v3 = v128.load(a3 + o);
+          c30 = f32x4.add(c30, f32x4.mul(v3, x0));
+          c31 = f32x4.add(c31, f32x4.mul(v3, x1));
+        }
+        const yp = y64 + (<usize>(i * N + n) << 3);
+        const ys = <usize>N << 3;
+        flushPair(yp, c00, c01);
+        flushPair(yp + ys, c10, c11);
+        flushPair(yp + 2 * ys, c20, c21);
+        flushPair(yp + 3 * ys, c30, c31);
+      }
+      if (n2 < n1) for (let r = 0; r < 4; r++) tile1(a0 + <usize>r * rb, w + <usize>n2 * rb, k0, k1, y64 + (<usize>((i + r) * N + n2) << 3));
+    }
+    for (let i = m4; i < m; i++) {
+      for (let n = n0; n < n1; n++) tile1(a + <usize>i * rb, w + <usize>n * rb, k0, k1, y64 + (<usize>(i * N + n) << 3));
+    }
+  }
+  for (let i = 0; i < m; i++) {
+    for (let n = n0; n < n1; n++) {
+      const yp = y64 + (<usize>(i * N + n) << 3);
+      let t = load<f64>(yp);
+      for (let k = kv; k < K; k++) t += <f64>(load<f32>(a + <usize>i * rb + (<usize>k << 2)) * load<f32>(w + <usize>n * rb + (<usize>k << 2)));
+      store<f32>(y + (<usize>(i * N + n) << 2), <f32>t);
+    }
+  }
 }

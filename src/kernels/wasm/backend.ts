@@ -15,7 +15,7 @@ import { decodeTable } from '../../formats/reference/element-codec.js';
 import type { MatmulOptions } from '../../formats/reference/matmul.js';
 import { quantizeReference } from '../../formats/reference/quantize.js';
 import type { Backend, BackendCapabilities } from '../backend.js';
-import { JOB_BYTES, writeJob, type JobBuffers, type JobSpec } from './params.js';
+import { JOB_BYTES, matmulDecodeOf, writeJob, type JobBuffers, type JobSpec, type MatmulDecode } from './params.js';
 import { WorkerCallError, WorkerPool, type KernelCall } from './pool.js';
 import {
   Heap,
@@ -68,6 +68,8 @@ function checkInput(x: unknown): Float32Array {
 interface Tables {
   lut: number;
   lut32: number;
+  /** Register decoding for matmul, when the element admits one. */
+  matmul: MatmulDecode | null;
 }
 
 /** A job laid out in memory: the spec, its buffers, and how to split it into ranges. */
@@ -84,6 +86,8 @@ class Engine {
   private readonly tables = new Map<ElementFormat, Tables>();
   private log2Table = 0;
   private disposed = false;
+  /** matmul weights kept in linear memory between calls, by tensor object (tensors are immutable). */
+  private weights = new WeakMap<QuantizedTensor, CachedWeights>();
 
   constructor(
     private kernels: KernelExports,
@@ -193,11 +197,15 @@ class Engine {
   /** Make room for the decode tables of `els` (dropping the cache when it grew too large). */
   private reserveTables(els: readonly (ElementFormat | null)[]): void {
     const missing = els.some((el) => el !== null && !this.tables.has(el));
-    if (missing && this.heap.persistentBytes > 32 * 2 ** 20) {
-      this.tables.clear();
-      this.log2Table = 0;
-      this.heap.clearPersistent();
-    }
+    if (missing && this.heap.persistentBytes > 32 * 2 ** 20) this.dropPersistent();
+  }
+
+  /** Forget every table and cached weight matrix (they share the persistent zone). */
+  private dropPersistent(): void {
+    this.tables.clear();
+    this.log2Table = 0;
+    this.weights = new WeakMap();
+    this.heap.clearPersistent();
   }
 
   /** Decode tables of an element (float64 exact values, and float32 when every value is one). */
@@ -205,7 +213,7 @@ class Engine {
     let t = this.tables.get(el);
     if (t) return t;
     if (el.kind === 'float' && el.bits === 32) {
-      t = { lut: 0, lut32: 0 };
+      t = { lut: 0, lut32: 0, matmul: null };
     } else {
       const values = decodeTable(el);
       const lut = this.heap.persist(values.length * 8);
@@ -221,7 +229,17 @@ class Engine {
         const f = this.heap.f32(lut32, values.length);
         for (let i = 0; i < values.length; i++) f[i] = values[i]!;
       }
-      t = { lut, lut32 };
+      let matmul: MatmulDecode | null = null;
+      const d = exact ? matmulDecodeOf(el, values) : null;
+      if (d) {
+        let table = 0;
+        if (d.table) {
+          table = this.heap.persist(16);
+          new Int8Array(this.heap.memory.buffer, table, 16).set(d.table);
+        }
+        matmul = { mode: d.mode, shift: d.shift, special: d.special, table };
+      }
+      t = { lut, lut32, matmul };
     }
     this.tables.set(el, t);
     return t;
@@ -273,11 +291,11 @@ class Engine {
   }
 
   /** Allocate the quantized buffers of `spec`, plus input/output as asked, and write the job. */
-  private place(spec: JobSpec, opts: { x?: boolean; out?: boolean; forDequantize?: boolean }): PlacedJob {
+  private place(spec: JobSpec, opts: { x?: boolean; out?: boolean; forDequantize?: boolean; forMatmul?: boolean }): PlacedJob {
     const { format, layout: L, element: el, scaleElement: sEl } = spec;
     // tables first: they live in the persistent zone
     this.reserveTables([el, sEl]);
-    const elTables = opts.out || opts.forDequantize ? this.tablesFor(el) : { lut: 0, lut32: 0 };
+    const elTables = opts.out || opts.forDequantize ? this.tablesFor(el) : { lut: 0, lut32: 0, matmul: null };
     const sTables = sEl && format.scheme === 'scaled' && !(sEl.kind === 'float' && sEl.bits === 32) ? this.tablesFor(sEl) : null;
     const log2 = format.scheme === 'pow2' && spec.options.preset === 'ggml' ? this.ggmlLog2Table() : 0;
     const P = this.heap.alloc(JOB_BYTES);
@@ -293,6 +311,7 @@ class Engine {
       scaleLut: sTables ? sTables.lut : 0,
       log2Table: log2,
       lut32: elTables.lut32,
+      matmul: opts.forMatmul && registerDecodable(spec) ? elTables.matmul : null,
     };
     const slots = this.heap.f64(P, JOB_BYTES / 8);
     writeJob(slots, spec, buf);
@@ -427,6 +446,26 @@ class Engine {
     return job;
   }
 
+  /** w's parts in the persistent zone, uploaded on the first matmul with this tensor object. */
+  private placeWeights(w: QuantizedTensor): PlacedJob {
+    const hit = this.weights.get(w);
+    if (hit && hit.codes === w.codes && hit.scales === w.scales && hit.subScales === w.subScales && hit.offsets === w.offsets) return hit.job;
+    const need = w.codes.length + w.scales.byteLength * 2 + w.subScales.length + 4096;
+    if (this.heap.persistentBytes + need > WEIGHT_CACHE_BYTES) this.dropPersistent();
+    const job = this.heap.persistently(() => {
+      const spec = this.spec(w.format, w.options, w.tensorScale);
+      const placed = this.place(spec, { forDequantize: true, forMatmul: true });
+      const h = this.heap;
+      h.u8(placed.buf.codes, w.codes.length).set(w.codes);
+      pasteScales(h, placed.buf.scales, w.scales);
+      if (w.format.subBlock) h.u8(placed.buf.subScales, w.subScales.length).set(w.subScales);
+      if (w.format.scaleRule === 'minMax') pasteScales(h, placed.buf.offsets, w.offsets);
+      return placed;
+    });
+    this.weights.set(w, { job, codes: w.codes, scales: w.scales, subScales: w.subScales, offsets: w.offsets });
+    return job;
+  }
+
   async dequantize(q: QuantizedTensor): Promise<Float32Array> {
     if (q.length === 0) return dequantizeReference(q);
     return this.guarded(async () => this.dequantizeJob(this.placeTensor(q)));
@@ -448,16 +487,23 @@ class Engine {
     if (m === 0 || N === 0 || K === 0) return new Float32Array(m * N);
     return this.guarded(async () => {
       const h = this.heap;
-      const job = this.placeTensor(w);
-      let dense = 0;
-      if (w.format.granularity === 'tensor') {
-        // one scale for the whole matrix: decode it once, then multiply dense rows
-        await this.dequantizeJob(job);
-        dense = job.buf.out;
-      }
+      const job = this.placeWeights(w);
       const ap = h.alloc(m * K * 4, true);
       h.f32(ap, m * K).set(av);
       const y = h.alloc(m * N * 4, true);
+      let dense = 0;
+      if (w.format.granularity === 'tensor' || m >= GEMM_MIN_ROWS) {
+        // decode w once into this call's memory, then multiply dense rows
+        dense = h.alloc(N * K * 4, true);
+        this.retarget(job, dense);
+        await this.runRanges('dequantizeRange', this.split(job.units, N * K, () => true), (lo, hi) => [job.P, lo, hi]);
+      }
+      if (m >= GEMM_MIN_ROWS) {
+        const y64 = h.alloc(m * N * 8, true);
+        const cuts = this.split(Math.ceil(N / 2), m * N * K, () => true).map((c) => Math.min(N, c * 2));
+        await this.runRanges('gemmRange', cuts, (lo, hi) => [ap, m, K, N, dense, y, y64, lo, hi]);
+        return h.f32(y, m * N).slice();
+      }
       const rowsOf4 = Math.ceil(N / 4);
       const cuts = this.split(rowsOf4, m * N * K, () => true).map((c) => Math.min(N, c * 4));
       const scratch = cuts.slice(1).map(() => (dense ? 0 : h.alloc(4 * K * 4, true)));
@@ -468,6 +514,39 @@ class Engine {
       return h.f32(y, m * N).slice();
     });
   }
+
+  /** Point a placed job's output at `out` (a buffer of this call). */
+  private retarget(job: PlacedJob, out: number): void {
+    job.buf.out = out;
+    writeJob(this.heap.f64(job.P, JOB_BYTES / 8), job.spec, job.buf);
+    this.call('prepare', () => this.kernels.prepare(job.P));
+  }
+}
+
+/** matmul with at least this many rows of a decodes w once and runs the tiled GEMM kernel. */
+const GEMM_MIN_ROWS = 4;
+/** Bytes of linear memory kept for decode tables and cached matmul weights. */
+const WEIGHT_CACHE_BYTES = 512 * 2 ** 20;
+
+interface CachedWeights {
+  job: PlacedJob;
+  codes: Uint8Array;
+  scales: QuantizedTensor['scales'];
+  subScales: Uint8Array;
+  offsets: QuantizedTensor['offsets'];
+}
+
+/** Whether matmul may decode w's blocks in registers: power-of-two scales, 32-multiple blocks tiling K. */
+function registerDecodable(spec: JobSpec): boolean {
+  const { format, layout: L, options } = spec;
+  return (
+    format.scheme === 'pow2' &&
+    !format.subBlock &&
+    options.scaleBits <= 8 &&
+    L.inner === 1 &&
+    L.blockSize % 32 === 0 &&
+    L.rowLength % L.blockSize === 0
+  );
 }
 
 function copyScales(h: Heap, ptr: number, dst: QuantizedTensor['scales']): void {

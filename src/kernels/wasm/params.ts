@@ -59,6 +59,10 @@ export const SLOT = Object.freeze({
   maxMagnitudeCode: 108,
   infinityMagnitudeCode: 109,
   nanCode: 110,
+  matmulMode: 111,
+  matmulShift: 112,
+  matmulTable: 113,
+  matmulSpecial: 114,
 });
 
 const ROUNDING = { rne: 0, rna: 1, rtz: 2, stochastic: 3 } as const;
@@ -116,6 +120,20 @@ export interface JobBuffers {
   scaleLut: number;
   log2Table: number;
   lut32: number;
+  /** How matmul decodes w in registers (see {@link MatmulDecode}); null: decode rows to memory. */
+  matmul?: MatmulDecode | null;
+}
+
+/** Register decoding of w's codes for matmul (native/kernels.ts matmulFusedRange). */
+export interface MatmulDecode {
+  /** 1: 4-bit codes through an int8 table; 2: 8-bit two's-complement codes; 3: 8-bit float bits. */
+  mode: 1 | 2 | 3;
+  /** Modes 1 and 2: values are integers · 2^−shift; mode 3: 127 − the element's bias. */
+  shift: number;
+  /** Mode 1: address of the 16-byte int8 table. */
+  table: number;
+  /** Mode 3: the smallest magnitude code (low 7 bits) that is NaN or infinite; 128 when none. */
+  special: number;
 }
 
 /** Everything a kernel needs about one quantized layout. */
@@ -185,6 +203,12 @@ export function writeJob(s: Float64Array, spec: JobSpec, buf: JobBuffers): void 
   s[SLOT.log2Table] = buf.log2Table;
   s[SLOT.lut32] = buf.lut32;
   s[SLOT.fastDequantize] = spec.fastDequantize && buf.lut32 !== 0 ? 1 : 0;
+  if (buf.matmul) {
+    s[SLOT.matmulMode] = buf.matmul.mode;
+    s[SLOT.matmulShift] = buf.matmul.shift;
+    s[SLOT.matmulTable] = buf.matmul.table;
+    s[SLOT.matmulSpecial] = buf.matmul.special;
+  }
   const fast = fastQuantizeKind(format, o, el);
   s[SLOT.fastQuantize] = fast;
   if (fast !== 0 && el.kind === 'float') {
@@ -220,4 +244,49 @@ function fastQuantizeKind(format: Format, o: ResolvedOptions, el: ElementFormat)
   }
   if (el.kMax >= 2 ** 22 || el.fracBits > 100 || (format.scheme === 'pow2' && -el.fracBits - 1 < -125)) return 0;
   return { twos: 2, signmag: 3, offset: 4, unsigned: 5 }[el.encoding];
+}
+
+const f32Bits = new Float32Array(1);
+const u32Bits = new Uint32Array(f32Bits.buffer);
+
+/**
+ * The register decoding an element's codes admit, checked against every code's exact value, or
+ * null. `values` is the element's decode table (every entry a float32 number).
+ */
+export function matmulDecodeOf(el: ElementFormat, values: Float64Array): Omit<MatmulDecode, 'table'> & { table: Int8Array | null } | null {
+  if (el.bits === 4 && values.length === 16) {
+    for (let shift = 0; shift <= 7; shift++) {
+      const t = new Int8Array(16);
+      let ok = true;
+      for (let c = 0; c < 16 && ok; c++) {
+        const v = values[c]! * 2 ** shift;
+        // −0 becomes +0: products are summed from +0, so a zero weight's sign never shows
+        if (!Number.isInteger(v) || v < -128 || v > 127) ok = false;
+        else t[c] = v;
+      }
+      if (ok) return { mode: 1, shift, table: t, special: 0 };
+    }
+    return null;
+  }
+  if (el.bits !== 8 || values.length !== 256) return null;
+  for (let shift = 0; shift <= 14; shift++) {
+    let ok = true;
+    for (let c = 0; c < 256 && ok; c++) if (values[c] !== (c < 128 ? c : c - 256) * 2 ** -shift && !(c === 0 && values[c] === 0)) ok = false;
+    if (ok) return { mode: 2, shift, table: null, special: 0 };
+  }
+  if (el.kind !== 'float' || !el.signed || el.manBits > 7 || el.expBits + el.manBits !== 7) return null;
+  let special = 128;
+  for (let c = 0; c < 128; c++) {
+    if (!Number.isFinite(values[c]!) || !Number.isFinite(values[c + 128]!)) {
+      special = c;
+      break;
+    }
+  }
+  for (let c = 0; c < 256; c++) {
+    if ((c & 0x7f) >= special) continue;
+    u32Bits[0] = (((c & 0x7f) << (23 - el.manBits)) | ((c & 0x80) << 24)) >>> 0;
+    const v = f32Bits[0]! * 2 ** (127 - el.bias);
+    if (!Object.is(v, values[c]!)) return null;
+  }
+  return { mode: 3, shift: 127 - el.bias, table: null, special };
 }

@@ -36,6 +36,7 @@ export interface KernelExports {
   fromBlocked(src: number, dst: number, len: number, inner: number, o0: number, o1: number): void;
   absmaxFinite(x: number, i0: number, i1: number): number;
   matmulRange(P: number, a: number, m: number, K: number, N: number, y: number, dense: number, scratch: number, n0: number, n1: number): void;
+  gemmRange(a: number, m: number, K: number, N: number, w: number, y: number, y64: number, n0: number, n1: number): void;
 }
 
 /** A kernel trapped (out-of-bounds access, or memory that could not grow). The backend stays usable. */
@@ -117,8 +118,25 @@ export class Heap {
 
   constructor(readonly memory: WasmMemory) {}
 
+  private pinning = false;
+
+  /** Run `fn` with every `alloc` made persistent (only between calls). */
+  persistently<T>(fn: () => T): T {
+    this.pinning = true;
+    try {
+      return fn();
+    } finally {
+      this.pinning = false;
+    }
+  }
+
   /** Reserve `bytes` (16-byte aligned, zero-filled unless `dirty`) for this call. */
   alloc(bytes: number, dirty = false): number {
+    if (this.pinning) {
+      const q = this.persist(bytes);
+      if (!dirty) new Uint8Array(this.memory.buffer, q, bytes + 16).fill(0);
+      return q;
+    }
     const p = (this.cursor + 15) & ~15;
     const end = p + bytes + 16;
     this.ensure(end);
