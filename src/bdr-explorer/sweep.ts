@@ -49,6 +49,9 @@ export interface SweepOptions {
   backend?: Backend;
   /** Called after each (tensor, variant) with the count done and the total. */
   onProgress?: (done: number, total: number, label: string) => void;
+  /** Called after each (tensor, variant) once its arrays are dropped; the CLI passes a full garbage
+   * collection here so that peak memory follows the largest tensor, not the garbage of the last few. */
+  releaseMemory?: () => void;
 }
 
 /** One swept combination: a format with a set of options. */
@@ -183,6 +186,7 @@ export async function sweep(tensors: Iterable<SweepTensor> | AsyncIterable<Sweep
         if (!(e instanceof MicroscaleError) || e.code === 'UNKNOWN_FORMAT') throw e;
         skipped.push({ tensor: t.name, format: v.label, reason: e.message });
       }
+      opts.releaseMemory?.();
       opts.onProgress?.(++done, total, `${t.name} · ${v.label}`);
     }
   }

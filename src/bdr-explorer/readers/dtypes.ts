@@ -120,8 +120,10 @@ const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * unless `bigEndian`. `bytes` must hold at least `plainByteLength(d, count)` bytes.
  */
 export function decodePlain(bytes: Uint8Array, d: PlainDtype, count: number, bigEndian = false): Float32Array {
-  const out = new Float32Array(count);
   const le = !bigEndian;
+  // Aligned little-endian float32 needs no conversion: view the bytes just read (no second copy).
+  if (d === 'f32' && le && hostLittleEndian && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+  const out = new Float32Array(count);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (d) {
     case 'f32':

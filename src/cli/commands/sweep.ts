@@ -1,6 +1,8 @@
 // `microscale sweep`: every format over every tensor of a model file (or the built-in synthetic
 // model), as a table, JSON, CSV or an HTML report with plots.
 import { writeFile } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { DEFAULT_FORMATS, memoryTensors, readerTensors, sweep, type SweepOptions, type SweepTensor } from '../../bdr-explorer/sweep.js';
@@ -38,6 +40,19 @@ function list<T extends string>(flag: string, text: string | undefined, allowed?
   if (items.length === 0) throw new UsageError(`${flag} needs at least one value`);
   if (allowed) for (const i of items) if (!(allowed as readonly string[]).includes(i)) throw new UsageError(`${flag}: "${i}" is not one of ${allowed.join(', ')}`);
   return items as T[];
+}
+
+/**
+ * A full garbage collection, so a sweep's peak memory follows its largest tensor: the result arrays
+ * of earlier variants are otherwise collected late (V8 counts them as external memory).
+ */
+function garbageCollector(): (() => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The fastest backend available: WASM when it loads, else the reference codec. */
@@ -132,6 +147,8 @@ Examples:
           bar = new SingleBar({ format: 'sweep [{bar}] {percentage}% | {value}/{total} | {label}', hideCursor: true, clearOnComplete: true, stream: process.stderr });
         }
         opts.backend = backend;
+        const gc = garbageCollector();
+        if (gc) opts.releaseMemory = gc;
         opts.onProgress = (done, total, label) => {
           if (!bar) return;
           if (done === 1) bar.start(total, 0, { label: '' });
