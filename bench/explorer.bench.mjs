@@ -36,7 +36,7 @@ export async function run() {
   console.log('| sweep | model MB/s | × reference | ±% |');
   console.log('|---|---|---|---|');
   const ref = suite[0].hz;
-  for (const b of suite) console.log(`| ${b.name} | ${(b.hz * mb).toFixed(2)} | ${(b.hz / ref).toFixed(2)} | ${b.stats.rme.toFixed(1)} |`);
+  for (const b of suite.map((x) => x)) console.log(`| ${b.name} | ${(b.hz * mb).toFixed(2)} | ${(b.hz / ref).toFixed(2)} | ${b.stats.rme.toFixed(1)} |`);
   await reader.close();
   await wasm.dispose();
 
