@@ -23,18 +23,39 @@ const results = $('results');
 const formatsInput = $<HTMLInputElement>('formats');
 formatsInput.value = DEFAULT_FORMATS.join(',');
 
-let backendPromise: Promise<Backend> | null = null;
-async function backend(): Promise<Backend> {
-  backendPromise ??= (async () => {
-    try {
-      const { createWasmBackend } = await import('microscale/wasm');
-      return await createWasmBackend({});
-    } catch (e) {
-      console.warn('WASM backend unavailable, using the reference codec', e);
-      return referenceBackend;
-    }
-  })();
-  return backendPromise;
+const backendSelect = $<HTMLSelectElement>('backend');
+const webgpuOption = backendSelect.querySelector('option[value="webgpu"]') as HTMLOptionElement;
+if (!('gpu' in navigator)) webgpuOption.disabled = true;
+
+const backends = new Map<string, Promise<Backend>>();
+async function wasmOrReference(): Promise<Backend> {
+  try {
+    const { createWasmBackend } = await import('microscale/wasm');
+    return await createWasmBackend({});
+  } catch (e) {
+    console.warn('WASM backend unavailable, using the reference codec', e);
+    return referenceBackend;
+  }
+}
+/** The chosen backend, created once: WebGPU falls back to WASM when no adapter answers. */
+function backend(): Promise<Backend> {
+  const kind = backendSelect.value;
+  let p = backends.get(kind);
+  if (!p) {
+    p =
+      kind === 'reference'
+        ? Promise.resolve(referenceBackend)
+        : kind === 'webgpu'
+          ? import('microscale/webgpu')
+              .then(({ createWebGPUBackend }) => createWebGPUBackend() as Promise<Backend>)
+              .catch((e: unknown) => {
+                console.warn('WebGPU backend unavailable, using WASM', e);
+                return wasmOrReference();
+              })
+          : wasmOrReference();
+    backends.set(kind, p);
+  }
+  return p;
 }
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);

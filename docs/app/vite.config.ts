@@ -12,6 +12,7 @@ export default defineConfig({
     alias: [
       { find: /^microscale\/explorer$/, replacement: `${dist}bdr-explorer/index.js` },
       { find: /^microscale\/wasm$/, replacement: `${dist}kernels/wasm/index.js` },
+      { find: /^microscale\/webgpu$/, replacement: `${dist}kernels/webgpu/index.js` },
       { find: /^microscale$/, replacement: `${dist}index.js` },
     ],
   },

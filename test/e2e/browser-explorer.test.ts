@@ -42,7 +42,7 @@ describe.skipIf(!existsSync(CHROMIUM))('in-browser explorer page (needs Debian c
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
     });
   }, 180_000);
 
@@ -77,6 +77,22 @@ describe.skipIf(!existsSync(CHROMIUM))('in-browser explorer page (needs Debian c
     const shot = join(mkdtempSync(join(tmpdir(), 'microscale-shot-')), 'explorer.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(10_000);
+    await page.close();
+  }, 180_000);
+
+  it('runs the built-in model with the WebGPU choice (WebGPU when an adapter answers, else WASM)', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e: Error) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForSelector('body[data-state="ready"]');
+    await page.fill('#formats', 'mxfp4,mx9');
+    await page.selectOption('#backend', 'webgpu');
+    await page.click('#demo');
+    await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 150_000 });
+    expect(await page.textContent('#error')).toBe('');
+    expect(await page.textContent('#status')).toMatch(/done: 2 formats over 4 tensors .*\((webgpu|wasm) backend\)/);
+    expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
 });

@@ -1,0 +1,179 @@
+// WebGPU throughput against the built package (dist/): quantize (packed output) and dequantize in
+// GB/s of bytes read + written, next to two copies of the input measured in the same run (the
+// queue's copyBufferToBuffer, and a WGSL kernel moving one vec4 per thread), for 1 Mi…256 Mi
+// elements; matmul TFLOP/s for 4096³ and 8192³ with MXFP8 and MXFP4 weights. Every format is first
+// checked bit for bit against the reference codec on 1 Mi random values with special values.
+//
+//   node bench/gpu.bench.mjs            (needs `npm run build` and the `webgpu` package, or a browser)
+//   OUT=dir node bench/gpu.bench.mjs    also writes dir/gpu-results.json with every measurement
+//
+// On the lent H200: `bash .device/remote.sh node bench/gpu.bench.mjs` (see ../shared/device/README.md).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const MI = 2 ** 20;
+const SIZES = (process.env.GPU_BENCH_SIZES ?? '1,4,16,64,256').split(',').map((s) => Number(s) * MI);
+const FORMATS = (process.env.GPU_BENCH_FORMATS ?? 'mxfp8_e4m3,mxfp4,mx9,nvfp4,mxfp6_e3m2,bf16').split(',');
+const MATMUL_SIZES = (process.env.GPU_BENCH_MATMUL ?? '4096,8192').split(',').map(Number);
+const MATMUL_FORMATS = ['mxfp8_e4m3', 'mxfp4'];
+/** Seconds of timed work per measurement (after warm-up), and repeated measurements kept (best). */
+const TARGET_S = 0.25;
+const TRIALS = 3;
+
+function log(...a) {
+  console.error(...a);
+}
+
+/** Best rate over TRIALS timed runs of enough repetitions to last TARGET_S. */
+async function measure(op) {
+  await op.run(2);
+  const once = Math.max(await op.run(1), 1e-6);
+  const reps = Math.max(3, Math.min(500, Math.ceil(TARGET_S / once)));
+  let best = Infinity;
+  for (let t = 0; t < TRIALS; t++) best = Math.min(best, (await op.run(reps)) / reps);
+  return {
+    seconds: best,
+    reps,
+    gbps: (op.bytesRead + op.bytesWritten) / best / 1e9,
+    tflops: op.flops ? op.flops / best / 1e12 : 0,
+    bytesRead: op.bytesRead,
+    bytesWritten: op.bytesWritten,
+  };
+}
+
+function random(n, seed) {
+  let s = seed >>> 0 || 1;
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    x[i] = ((s / 4294967296) * 2 - 1) * 2 ** ((s & 15) - 8);
+  }
+  return x;
+}
+
+function equalBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function equalF32(a, b) {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  return true;
+}
+
+/** Bit-exactness of the device's quantize/dequantize against the reference on 1 Mi values. */
+async function verify(backend, core, format) {
+  const x = random(MI, 12345);
+  for (let i = 0; i < 64; i++) x[(i * 16411) % MI] = [NaN, Infinity, -0, 1e-45, 3e38, -(2 ** -130)][i % 6];
+  const qr = core.quantize(x, format);
+  const qg = await backend.quantize(x, format);
+  const dr = core.dequantize(qr);
+  return (
+    equalBytes(qg.codes, qr.codes) &&
+    equalBytes(qg.scales, qr.scales) &&
+    equalBytes(qg.subScales, qr.subScales) &&
+    Object.is(qg.tensorScale, qr.tensorScale) &&
+    equalF32(await backend.dequantize(qr), dr) &&
+    equalF32(await backend.fakeQuantize(x, format), dr)
+  );
+}
+
+export async function run() {
+  const started = Date.now();
+  let backend;
+  let core;
+  try {
+    core = await import('../dist/index.js');
+    const { createWebGPUBackend } = await import('../dist/kernels/webgpu/index.js');
+    backend = await createWebGPUBackend();
+  } catch (e) {
+    console.log(`gpu bench skipped: ${e.message}`);
+    return;
+  }
+  const device = backend.capabilities.notes[0];
+  log(device);
+  const results = { date: new Date().toISOString(), node: process.version, device, adapter: backend.adapterInfo, verified: {}, copy: [], ops: [], matmul: [] };
+
+  for (const f of FORMATS) {
+    results.verified[f] = await verify(backend, core, f);
+    log(`verify ${f}: ${results.verified[f] ? 'bit-exact' : 'MISMATCH'}`);
+  }
+
+  for (const n of SIZES) {
+    const copy = await backend.kernels.prepareCopy(n * 4, 'buffer');
+    const b = await measure(copy);
+    copy.dispose();
+    const shaderCopy = await backend.kernels.prepareCopy(n * 4, 'shader');
+    const c = await measure(shaderCopy);
+    shaderCopy.dispose();
+    results.copy.push({ n, buffer: b, shader: c });
+    log(`n=${n / MI}Mi copyBufferToBuffer ${b.gbps.toFixed(0)} GB/s, shader copy ${c.gbps.toFixed(0)} GB/s`);
+    for (const f of FORMATS) {
+      const q = await backend.kernels.prepareQuantize(f, { n });
+      const qm = await measure(q);
+      const d = await backend.kernels.prepareDequantize(q);
+      const dm = await measure(d);
+      d.dispose();
+      q.dispose();
+      const ratios = (m) => ({ ofShaderCopy: m.gbps / c.gbps, ofBufferCopy: m.gbps / b.gbps });
+      results.ops.push({ n, format: f, op: 'quantize', ...qm, ...ratios(qm) });
+      results.ops.push({ n, format: f, op: 'dequantize', ...dm, ...ratios(dm) });
+      log(`n=${n / MI}Mi ${f}: quantize ${qm.gbps.toFixed(0)} GB/s (${(qm.gbps / c.gbps).toFixed(2)}× shader copy), dequantize ${dm.gbps.toFixed(0)} GB/s`);
+    }
+  }
+
+  for (const size of MATMUL_SIZES) {
+    const wx = random(size * size, 777);
+    for (const f of MATMUL_FORMATS) {
+      const w = await backend.quantize(wx, f, { shape: [size, size] });
+      const op = await backend.kernels.prepareMatmul(w, size);
+      const m = await measure(op);
+      op.dispose();
+      results.matmul.push({ size, format: f, ...m });
+      log(`matmul ${size}³ ${f}: ${m.tflops.toFixed(2)} TFLOP/s`);
+    }
+  }
+
+  backend.dispose();
+  results.seconds = (Date.now() - started) / 1000;
+  if (process.env.OUT) {
+    mkdirSync(process.env.OUT, { recursive: true });
+    writeFileSync(join(process.env.OUT, 'gpu-results.json'), JSON.stringify(results, null, 2));
+  }
+  printTable(results);
+}
+
+function printTable(r) {
+  const lines = [];
+  lines.push(`${r.device}`);
+  lines.push(`verified bit-exact on 1 Mi values: ${Object.entries(r.verified).map(([f, ok]) => `${f} ${ok ? 'yes' : 'NO'}`).join(', ')}`);
+  lines.push('GB/s of bytes read + written; quantize (× shader copy / × copyBufferToBuffer) / dequantize');
+  lines.push('');
+  lines.push(`| elements | copyBufferToBuffer | shader copy | ${FORMATS.join(' | ')} |`);
+  lines.push(`|---|---|---|${FORMATS.map(() => '---').join('|')}|`);
+  for (const c of r.copy) {
+    const cells = FORMATS.map((f) => {
+      const q = r.ops.find((o) => o.n === c.n && o.format === f && o.op === 'quantize');
+      const d = r.ops.find((o) => o.n === c.n && o.format === f && o.op === 'dequantize');
+      return `${q.gbps.toFixed(0)} (${q.ofShaderCopy.toFixed(2)} / ${q.ofBufferCopy.toFixed(2)}) / ${d.gbps.toFixed(0)}`;
+    });
+    lines.push(`| ${c.n / MI} Mi | ${c.buffer.gbps.toFixed(0)} | ${c.shader.gbps.toFixed(0)} | ${cells.join(' | ')} |`);
+  }
+  lines.push('');
+  lines.push('| matmul | weights | TFLOP/s | ms |');
+  lines.push('|---|---|---|---|');
+  for (const m of r.matmul) lines.push(`| ${m.size}³ | ${m.format} | ${m.tflops.toFixed(2)} | ${(m.seconds * 1000).toFixed(1)} |`);
+  lines.push(`total ${r.seconds.toFixed(0)} s`);
+  console.log(lines.join('\n'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();
