@@ -87,11 +87,20 @@ describe.skipIf(!existsSync(CHROMIUM))('in-browser explorer page (needs Debian c
     await page.goto(url);
     await page.waitForSelector('body[data-state="ready"]');
     await page.fill('#formats', 'mxfp4,mx9');
-    await page.selectOption('#backend', 'webgpu');
-    await page.click('#demo');
-    await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 150_000 });
-    expect(await page.textContent('#error')).toBe('');
-    expect(await page.textContent('#status')).toMatch(/done: 2 formats over 4 tensors .*\((webgpu|wasm) backend\)/);
+    const table = async (backend: string) => {
+      await page.selectOption('#backend', backend);
+      await page.evaluate("document.body.removeAttribute('data-state')");
+      await page.click('#demo');
+      await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 150_000 });
+      expect(await page.textContent('#error')).toBe('');
+      return { status: await page.textContent('#status'), rows: await page.$$eval('#summary tbody tr', (trs: { textContent: string | null }[]) => trs.map((tr) => tr.textContent)) };
+    };
+    const gpu = await table('webgpu');
+    expect(gpu.status).toMatch(/done: 2 formats over 4 tensors .*\((webgpu|wasm) backend\)/);
+    // the same metrics (QSNR, MSE, clipping, flushing) as the WASM backend: the kernels agree
+    const cpu = await table('wasm');
+    expect(cpu.status).toMatch(/\(wasm backend\)/);
+    expect(gpu.rows).toEqual(cpu.rows);
     expect(errors).toEqual([]);
     await page.close();
   }, 180_000);
