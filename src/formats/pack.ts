@@ -40,7 +40,7 @@ export function packCodes(codes: ArrayLike<number>, bits: number, count = codes.
       acc |= (c & ((1 << take) - 1)) << nacc;
       nacc += take;
       left -= take;
-      c = take === 32 ? 0 : c >>> take;
+      c >>>= take;
       if (nacc === 8) {
         out[o++] = acc;
         acc = 0;

@@ -36,13 +36,6 @@ function nanCode(el: FloatElement, sign: number): number {
   return el.nan === 'ieee' ? sign + top + 2 ** (el.manBits - 1) : sign + top + 2 ** el.manBits - 1;
 }
 
-/** Largest finite code with the given sign offset. */
-export function maxFiniteCode(el: ElementFormat, negative = false): number {
-  if (el.kind === 'int') return encodeInt(el, negative ? -el.maxFinite : el.maxFinite, 'rtz');
-  const sign = negative && el.signed ? 2 ** (el.bits - 1) : 0;
-  return sign + el.topExpField * 2 ** el.manBits + el.topManField;
-}
-
 function overflowCode(el: FloatElement, sign: number, policy: OverflowPolicy): number {
   if (policy === 'infinity' && el.infinity) return sign + (2 ** el.expBits - 1) * 2 ** el.manBits;
   if (policy !== 'saturate' && el.nan !== 'none') return nanCode(el, sign);
