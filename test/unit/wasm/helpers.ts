@@ -10,18 +10,8 @@ export const CONFIGS = [
   { label: 'scalar, 2 threads', options: { threads: 2, simd: false, minParallelWork: 16 } },
 ] as const;
 
-/** Deterministic xorshift32 in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
+import { rng } from '../../helpers/random.js';
+export { rng };
 
 const SPECIALS = [0, -0, NaN, Infinity, -Infinity, 1.401298464324817e-45, -1.1754942106924411e-38, 1.1754943508222875e-38, 3.4028234663852886e38, -3.4028234663852886e38, 0.5, -1, 448, 449, 57344, 6, 6.5, 1e-10, 65504, 65520];
 

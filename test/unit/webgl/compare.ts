@@ -34,18 +34,8 @@ export interface Report {
   readonly problems: string[];
 }
 
-/** Deterministic xorshift32 in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
+import { rng } from '../../helpers/random.js';
+export { rng };
 
 const f32 = (bits: number): number => new Float32Array(new Uint32Array([bits]).buffer)[0]!;
 

@@ -16,20 +16,10 @@ import {
 } from '../../../src/index.js';
 import { createWebGPUBackend, WebGPUError, type WebGPUBackend } from '../../../src/kernels/webgpu/index.js';
 import { probeGpu } from './gpu-env.js';
+import { rng } from '../../helpers/random.js';
 
 const env = await probeGpu();
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 const SPECIALS = [NaN, Infinity, -Infinity, -0, 0, 1e-45, -(2 ** -130), 2 ** -126, 3e38, -3.3e38, 448, 6, 65504];
 
