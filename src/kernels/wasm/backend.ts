@@ -2,7 +2,7 @@
 // on the calling thread and the worker pool, and copies results into the core's QuantizedTensor.
 import { quantize as referenceQuantize } from '../../formats/api.js';
 import { pow2 } from '../../formats/bits.js';
-import { OptionError, ShapeError } from '../../formats/errors.js';
+import { OptionError } from '../../formats/errors.js';
 import type { Format } from '../../formats/format.js';
 import { layoutOf } from '../../formats/layout.js';
 import { parseFormat } from '../../formats/names.js';
@@ -12,7 +12,7 @@ import { QuantizedTensor, newScaleArray, scaleBytes, scaleElementOf, storedEleme
 import type { ElementFormat } from '../../formats/element.js';
 import { dequantizeReference } from '../../formats/reference/dequantize.js';
 import { decodeTable } from '../../formats/reference/element-codec.js';
-import type { MatmulOptions } from '../../formats/reference/matmul.js';
+import { type MatmulOptions, checkActivations, matmulShape } from '../../formats/reference/matmul.js';
 import { quantizeReference } from '../../formats/reference/quantize.js';
 import type { Backend, BackendCapabilities } from '../backend.js';
 import { JOB_BYTES, matmulDecodeOf, writeJob, type JobBuffers, type JobSpec, type MatmulDecode } from './params.js';
@@ -472,18 +472,8 @@ class Engine {
   }
 
   async matmul(a: Float32Array | QuantizedTensor, w: QuantizedTensor, opts: MatmulOptions): Promise<Float32Array> {
-    // the reference's checks, in its order and with its messages
-    if (!(w instanceof QuantizedTensor)) throw new ShapeError('matmul: w must be a QuantizedTensor of shape [N, K] (quantize it first)');
-    if (w.shape.length !== 2) throw new ShapeError(`matmul: w must have shape [N, K]; got [${w.shape.join(', ')}]`);
-    const [N, K] = w.shape as [number, number];
-    if (w.format.granularity !== 'tensor' && w.format.granularity !== 'element' && w.axis !== 1) {
-      throw new ShapeError(`matmul: w must be blocked along K (axis 1); it was quantized along axis ${w.axis}`);
-    }
-    const m = opts?.m;
-    if (!Number.isSafeInteger(m) || m < 0) throw new ShapeError(`matmul: opts.m must be a non-negative integer; got ${m}`);
-    const av = a instanceof QuantizedTensor ? await this.dequantize(a) : a;
-    if (!(av instanceof Float32Array)) throw new ShapeError('matmul: a must be a Float32Array or a QuantizedTensor');
-    if (av.length !== m * K) throw new ShapeError(`matmul: a has ${av.length} values but m·K = ${m}·${K} = ${m * K}`);
+    const { N, K, m } = matmulShape(w, opts);
+    const av = checkActivations(a instanceof QuantizedTensor ? await this.dequantize(a) : a, m, K);
     if (m === 0 || N === 0 || K === 0) return new Float32Array(m * N);
     return this.guarded(async () => {
       const h = this.heap;

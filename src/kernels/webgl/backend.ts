@@ -3,14 +3,14 @@
 // headless-gl and gpu.js's CPU mode the portable kernels run instead and are held to a stated bound.
 import { dequantize as referenceDequantize, quantize as referenceQuantize } from '../../formats/api.js';
 import type { ElementFormat } from '../../formats/element.js';
-import { OptionError, ShapeError } from '../../formats/errors.js';
+import { OptionError } from '../../formats/errors.js';
 import type { Format } from '../../formats/format.js';
 import { flatIndex, layoutOf, type Layout } from '../../formats/layout.js';
 import { parseFormat } from '../../formats/names.js';
 import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from '../../formats/options.js';
 import { packCodes, unpackCodes } from '../../formats/pack.js';
 import { QuantizedTensor, newScaleArray, scaleElementOf, storedElement, type ScaleArray } from '../../formats/quantized.js';
-import type { MatmulOptions } from '../../formats/reference/matmul.js';
+import { type MatmulOptions, checkActivations, matmulShape } from '../../formats/reference/matmul.js';
 import type { Backend, BackendCapabilities } from '../backend.js';
 import { WebGLBackendError } from './errors.js';
 import { availability, chooseContext, loadGpuJs, maxTextureSize, type GpuJsInstance, type GpuJsKernel, type WebGLContextKind, type WebGLContextRequest } from './gpujs.js';
@@ -410,17 +410,8 @@ class WebGLBackendImpl implements WebGLBackend {
 
   async matmul(a: Float32Array | QuantizedTensor, w: QuantizedTensor, opts: MatmulOptions): Promise<Float32Array> {
     this.alive();
-    if (!(w instanceof QuantizedTensor)) throw new ShapeError('matmul: w must be a QuantizedTensor of shape [N, K] (quantize it first)');
-    if (w.shape.length !== 2) throw new ShapeError(`matmul: w must have shape [N, K]; got [${w.shape.join(', ')}]`);
-    const [N, K] = w.shape as [number, number];
-    if (w.format.granularity !== 'tensor' && w.format.granularity !== 'element' && w.axis !== 1) {
-      throw new ShapeError(`matmul: w must be blocked along K (axis 1); it was quantized along axis ${w.axis}`);
-    }
-    const m = opts?.m;
-    if (!Number.isSafeInteger(m) || m < 0) throw new ShapeError(`matmul: opts.m must be a non-negative integer; got ${m}`);
-    const av = a instanceof QuantizedTensor ? await this.dequantize(a) : a;
-    if (!(av instanceof Float32Array)) throw new ShapeError('matmul: a must be a Float32Array or a QuantizedTensor');
-    if (av.length !== m * K) throw new ShapeError(`matmul: a has ${av.length} values but m·K = ${m}·${K} = ${m * K}`);
+    const { N, K, m } = matmulShape(w, opts);
+    const av = checkActivations(a instanceof QuantizedTensor ? await this.dequantize(a) : a, m, K);
     const wv = await this.dequantize(w);
     return this.dot(av, wv, m, N, K);
   }

@@ -589,8 +589,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     const m = opts?.m;
     if (!Number.isSafeInteger(m) || m < 0) return refMatmul(a, w, opts);
     if (!(a instanceof Float32Array) && !(a instanceof QuantizedTensor)) return refMatmul(a, w, opts);
-    const aLen = a instanceof QuantizedTensor ? a.length : a.length;
-    if (aLen !== m * K) return refMatmul(a, w, opts);
+    if (a.length !== m * K) return refMatmul(a, w, opts);
     if (K > MATMUL_MAX_K || m === 0 || N === 0 || K === 0) return refMatmul(a, w, opts);
     const av = a instanceof QuantizedTensor ? await this.dequantize(a) : a;
     const wt = this.gpuDecodable(w) ? w : this.plainWeights(w);
