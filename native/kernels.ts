@@ -844,6 +844,64 @@ function writerFlushBytes(): bool {
   return wN == 0;
 }
 
+/**
+ * A block with sub-blocks of two elements, four lanes at a time: τ = min(eBlock − ⌊log2 pair max⌋,
+ * tmax) per pair from the exponent field, codes at 2^(τ − s), like the scalar loop of pow2FastBlock.
+ */
+function pow2PairsSimd(J: Job, xb: usize, len: i32, s: i32, eBlock: i32, tmax: i32): void {
+  const absMask = i32x4.splat(0x7fffffff);
+  const eb = i32x4.splat(eBlock + 127);
+  const tm = i32x4.splat(tmax);
+  const bias = i32x4.splat(127 - s);
+  let j = 0;
+  if (J.elBits == 8 && (len & 15) == 0 && writerFlushBytes()) {
+    for (; j < len; j += 16) {
+      const p = xb + (<usize>j << 2);
+      const v0 = v128.load(p);
+      const v1 = v128.load(p, 16);
+      const v2 = v128.load(p, 32);
+      const v3 = v128.load(p, 48);
+      const t0 = pairTau(v0, absMask, eb, tm);
+      const t1 = pairTau(v1, absMask, eb, tm);
+      const t2 = pairTau(v2, absMask, eb, tm);
+      const t3 = pairTau(v3, absMask, eb, tm);
+      pushTau2(t0);
+      pushTau2(t1);
+      pushTau2(t2);
+      pushTau2(t3);
+      store16(
+        fastCode4(v0, i32x4.shl(i32x4.add(t0, bias), 23)),
+        fastCode4(v1, i32x4.shl(i32x4.add(t1, bias), 23)),
+        fastCode4(v2, i32x4.shl(i32x4.add(t2, bias), 23)),
+        fastCode4(v3, i32x4.shl(i32x4.add(t3, bias), 23)),
+        8,
+      );
+    }
+    return;
+  }
+  for (; j < len; j += 4) {
+    const v = v128.load(xb + (<usize>j << 2));
+    const t = pairTau(v, absMask, eb, tm);
+    pushTau2(t);
+    push4(fastCode4(v, i32x4.shl(i32x4.add(t, bias), 23)));
+  }
+}
+
+/** The τ of lanes 0 and 2 (one per pair). */
+// @ts-ignore: decorator
+@inline function pushTau2(t: v128): void {
+  pushTau(i32x4.extract_lane(t, 0));
+  pushTau(i32x4.extract_lane(t, 2));
+}
+
+/** τ of each lane's pair: min(eBlock − (exponent field − 127), tmax), with `eb` = eBlock + 127. */
+// @ts-ignore: decorator
+@inline function pairTau(v: v128, absMask: v128, eb: v128, tm: v128): v128 {
+  const a = v128.and(v, absMask);
+  const m = i32x4.max_u(a, i8x16.shuffle(a, a, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11));
+  return i32x4.min_s(i32x4.sub(eb, i32x4.shr_u(m, 23)), tm);
+}
+
 function pow2FastBlock(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i32 {
   const xb = J.x + (<usize>(row * J.rowLength + start) << 2);
   let maxBits: u32 = 0;
@@ -869,6 +927,15 @@ function pow2FastBlock(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32)
     const k2 = J.subSize;
     const tmax = (1 << J.subBits) - 1;
     const eBlock = s + J.emax;
+    if (ASC_FEATURE_SIMD) {
+      // pairs of elements (MX9/6/4) on lanes: exact when every 2^(τ − s) is a normal float32 and a
+      // pair whose maximum is zero or subnormal gets τ = tmax either way (eBlock + 127 ≥ tmax)
+      const tauMin = min(eBlock - flog2(amax), tmax);
+      if (k2 == 2 && (len & 3) == 0 && eBlock + 127 >= tmax && tauMin - s >= -126) {
+        pow2PairsSimd(J, xb, len, s, eBlock, tmax);
+        return -1;
+      }
+    }
     for (let j0 = 0; j0 < len; j0 += k2) {
       const end = min(j0 + k2, len);
       let sm: u32 = 0;

@@ -3,4 +3,4 @@ import { createWasmBackend } from '../../src/kernels/wasm/index.js';
 import { defineConformanceSuite } from './suite.js';
 
 defineConformanceSuite('wasm (SIMD, 1 thread)', () => createWasmBackend({ threads: 1 }));
-defineConformanceSuite('wasm (scalar, 2 threads)', () => createWasmBackend({ threads: 2, simd: false, minParallelWork: 64 }));
+defineConformanceSuite('wasm (scalar, 2 threads)', () => createWasmBackend({ threads: 2, simd: false, minParallelWork: 1 }));
