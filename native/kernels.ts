@@ -1541,6 +1541,96 @@ function deinterleave32(src: usize, dst: usize, K: i32): void {
 }
 
 /**
+ * Rows n and n + 1 of y for one row of a (MM_NIBBLE with a de-interleaved, or MM_INT8): both rows
+ * share each load of a. Integer weight values t are multiplied by a in float32 lanes, each group of
+ * 32 elements summed (8 products per lane), scaled by the block's 2^scale (exact: a power of two)
+ * and added to a float32 accumulator flushed into float64 every 4 groups, so no lane sums more than
+ * 32 products, the bound of matmulRange.
+ */
+function gemvIntPair(J: Job, ar: usize, K: i32, n: i32, tab: v128, bias: i32, nanScale: i32, shift: i32, yr: usize): void {
+  const nibble = J.mmMode == MM_NIBBLE;
+  const bs = J.bs;
+  const bpr = J.bpr;
+  let total0: f64 = 0;
+  let total1: f64 = 0;
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  let groups = 0;
+  const low = i8x16.splat(15);
+  for (let b = 0; b < bpr; b++) {
+    const s0 = <i32>load<u8>(J.scales + <usize>(n * bpr + b));
+    const s1 = <i32>load<u8>(J.scales + <usize>((n + 1) * bpr + b));
+    const f0 = f32x4.splat(s0 == nanScale ? NaN : <f32>pow2(s0 - bias - shift));
+    const f1 = f32x4.splat(s1 == nanScale ? NaN : <f32>pow2(s1 - bias - shift));
+    for (let j = 0; j < bs; j += 32) {
+      const k = b * bs + j;
+      const ap = ar + (<usize>k << 2);
+      let e0: v128, o0: v128, e1: v128, o1: v128;
+      if (nibble) {
+        const v0 = v128.load(J.codes + (<usize>(n * K + k) >> 1));
+        const v1 = v128.load(J.codes + (<usize>((n + 1) * K + k) >> 1));
+        e0 = i8x16.swizzle(tab, v128.and(v0, low));
+        o0 = i8x16.swizzle(tab, i8x16.shr_u(v0, 4));
+        e1 = i8x16.swizzle(tab, v128.and(v1, low));
+        o1 = i8x16.swizzle(tab, i8x16.shr_u(v1, 4));
+      } else {
+        const c0 = J.codes + <usize>(n * K + k);
+        const c1 = J.codes + <usize>((n + 1) * K + k);
+        e0 = v128.load(c0);
+        o0 = v128.load(c0, 16);
+        e1 = v128.load(c1);
+        o1 = v128.load(c1, 16);
+      }
+      const e0l = i16x8.extend_low_i8x16_s(e0);
+      const e0h = i16x8.extend_high_i8x16_s(e0);
+      const o0l = i16x8.extend_low_i8x16_s(o0);
+      const o0h = i16x8.extend_high_i8x16_s(o0);
+      const e1l = i16x8.extend_low_i8x16_s(e1);
+      const e1h = i16x8.extend_high_i8x16_s(e1);
+      const o1l = i16x8.extend_low_i8x16_s(o1);
+      const o1h = i16x8.extend_high_i8x16_s(o1);
+      let ae = v128.load(ap);
+      let ao = v128.load(ap, 64);
+      let pe0 = f32x4.mul(i8ToF32(e0l, false), ae);
+      let pe1 = f32x4.mul(i8ToF32(e1l, false), ae);
+      let po0 = f32x4.mul(i8ToF32(o0l, false), ao);
+      let po1 = f32x4.mul(i8ToF32(o1l, false), ao);
+      ae = v128.load(ap, 16);
+      ao = v128.load(ap, 80);
+      pe0 = f32x4.add(pe0, f32x4.mul(i8ToF32(e0l, true), ae));
+      pe1 = f32x4.add(pe1, f32x4.mul(i8ToF32(e1l, true), ae));
+      po0 = f32x4.add(po0, f32x4.mul(i8ToF32(o0l, true), ao));
+      po1 = f32x4.add(po1, f32x4.mul(i8ToF32(o1l, true), ao));
+      ae = v128.load(ap, 32);
+      ao = v128.load(ap, 96);
+      pe0 = f32x4.add(pe0, f32x4.mul(i8ToF32(e0h, false), ae));
+      pe1 = f32x4.add(pe1, f32x4.mul(i8ToF32(e1h, false), ae));
+      po0 = f32x4.add(po0, f32x4.mul(i8ToF32(o0h, false), ao));
+      po1 = f32x4.add(po1, f32x4.mul(i8ToF32(o1h, false), ao));
+      ae = v128.load(ap, 48);
+      ao = v128.load(ap, 112);
+      pe0 = f32x4.add(pe0, f32x4.mul(i8ToF32(e0h, true), ae));
+      pe1 = f32x4.add(pe1, f32x4.mul(i8ToF32(e1h, true), ae));
+      po0 = f32x4.add(po0, f32x4.mul(i8ToF32(o0h, true), ao));
+      po1 = f32x4.add(po1, f32x4.mul(i8ToF32(o1h, true), ao));
+      acc0 = f32x4.add(acc0, f32x4.mul(f32x4.add(pe0, po0), f0));
+      acc1 = f32x4.add(acc1, f32x4.mul(f32x4.add(pe1, po1), f1));
+      if (++groups == 4) {
+        total0 += sumLanes(acc0);
+        total1 += sumLanes(acc1);
+        acc0 = f32x4.splat(0);
+        acc1 = f32x4.splat(0);
+        groups = 0;
+      }
+    }
+  }
+  total0 += sumLanes(acc0);
+  total1 += sumLanes(acc1);
+  store<f32>(yr + (<usize>n << 2), <f32>total0);
+  store<f32>(yr + (<usize>(n + 1) << 2), <f32>total1);
+}
+
+/**
  * y[i, n] for n in [n0, n1) with w decoded in registers: power-of-two blocks (no sub-blocks) whose
  * size is a multiple of 32 and divides K. Each weight is formed exactly as dequantize forms it
  * (value · 2^scale, rounded once), then multiplied by a in float32; two float32 accumulators each
@@ -1564,7 +1654,12 @@ function matmulFusedRange(J: Job, a: usize, m: i32, K: i32, N: i32, y: usize, sc
       deinterleave32(ar, scratch, K);
       ar = scratch;
     }
-    for (let n = n0; n < n1; n++) {
+    let nStart = n0;
+    if (mode != MM_FP8) {
+      const yr = y + (<usize>(i * N) << 2);
+      for (; nStart + 2 <= n1; nStart += 2) gemvIntPair(J, ar, K, nStart, tab, bias, nanScale, shift, yr);
+    }
+    for (let n = nStart; n < n1; n++) {
       let total: f64 = 0;
       let acc0 = f32x4.splat(0);
       let acc1 = f32x4.splat(0);
