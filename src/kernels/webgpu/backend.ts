@@ -17,6 +17,7 @@ import type { Backend, BackendCapabilities } from '../backend.js';
 import type { GpuAdapterInfo, GpuBuffer, GpuComputePipeline, GpuDevice } from './gpu-types.js';
 import { Runtime, openDevice, type Submission, type WebGPUBackendOptions } from './runtime.js';
 import { DQ_PER_THREAD, DQ_WG, dequantizeWgsl } from './wgsl/dequantize.js';
+import { ggmlLog2Usable } from './wgsl/ggml.js';
 import { MM_TILE_M, MM_TILE_N, matmulWgsl } from './wgsl/matmul.js';
 import { ROUNDING_IDS, SCALE_MODE_IDS } from './wgsl/numeric.js';
 import { programOf, type Program } from './wgsl/program.js';
@@ -105,14 +106,21 @@ interface DequantPlan {
 }
 
 /** Why an operation runs on the reference codec instead, or null. */
-function fallbackReason(format: Format, opts: ResolvedOptions, raw: QuantizeOptions | undefined): string | null {
-  if (opts.preset === 'ggml') return 'preset ggml';
-  if (format.scaleRule === 'minMax') return 'minMax scale rule';
+export function fallbackReason(format: Format, opts: ResolvedOptions, raw: QuantizeOptions | undefined): string | null {
+  if (format.scaleRule === 'minMax' && !minMaxOnGpu(format)) return 'minMax scale rule outside integer elements with a signed float scale';
+  if (opts.preset === 'ggml' && format.scheme === 'pow2' && !ggmlLog2Usable()) return 'preset ggml: this engine\'s Math.log2 is not exact at powers of two';
   if (raw?.tensorScale !== undefined && fround(raw.tensorScale) !== raw.tensorScale) return 'tensorScale is not a float32 value';
   if (opts.scaleUpperBound !== null && fround(opts.scaleUpperBound) !== opts.scaleUpperBound) return 'scaleUpperBound is not a float32 value';
   if (layoutOf(format, opts).n === 0) return 'empty tensor';
   if (format.scheme === 'scaled' && format.scaleElement && (format.scaleElement.kind !== 'float' || format.scaleElement.nan === 'none')) return 'scale element without NaN';
   return null;
+}
+
+/** The minMax shapes the kernels take: integer elements, a signed float scale element (it stores
+ * the offsets too), no tensor scale and no sub-blocks — every catalog affine format. */
+function minMaxOnGpu(format: Format): boolean {
+  const se = format.scaleElement;
+  return format.element.kind === 'int' && se !== null && se.kind === 'float' && se.signed && !format.tensorScale && !format.subBlock;
 }
 
 function toFormat(format: string | Format): Format | null {
@@ -142,6 +150,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
   readonly adapterInfo: GpuAdapterInfo;
   readonly kernels: WebGPUKernels;
   private readonly fusedEnabled: boolean;
+  private readonly fusedPrefer: number | undefined;
 
   constructor(
     private readonly rt: Runtime,
@@ -150,6 +159,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     this.device = rt.device;
     this.adapterInfo = rt.info;
     this.fusedEnabled = opts.fused !== false;
+    this.fusedPrefer = opts.fusedElementsPerThread;
     const i = rt.info;
     const name = [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' ') || 'unknown adapter';
     this.capabilities = Object.freeze({
@@ -160,9 +170,9 @@ class WebGPUBackendImpl implements WebGPUBackend {
       simd: false,
       notes: Object.freeze([
         `device: ${name}; storage binding limit ${rt.maxBinding} bytes (larger tensors are processed in chunks)`,
-        'quantize, dequantize and fakeQuantize run on the GPU with integer-only arithmetic (bit-exact with the reference) for cast, power-of-two (OCP MX, MX extensions, BDR/MSFP, every scale mode, scaleBits, flushSubnormalBlocks, the microxcaling preset) and absmax/signedMax scaled formats (NVFP4 incl. the torchao preset, software tensor/channel/row-wise scales, ggml types under the default preset)',
-        'falls back to the reference codec on the CPU for: preset "ggml" (ggml\'s own float32 quantizers), the minMax scale rule (int8_rowwise_affine, int4_rowwise_affine, q4_1, q5_1), tensorScale or scaleUpperBound options that are not float32 values, and empty tensors',
-        `matmul: w decoded in the shader, float32 accumulation in chunks of 128 products; |y − y64| ≤ 2^-10·Σ|a·w| for K ≤ 2^20 (larger K runs on the reference) provided no product or partial sum is a float32 subnormal (GPUs may flush them); weights with the minMax rule are decoded on the CPU first`,
+        'quantize, dequantize and fakeQuantize run on the GPU with integer-only arithmetic (bit-exact with the reference) for cast, power-of-two (OCP MX, MX extensions, BDR/MSFP, every scale mode, scaleBits, flushSubnormalBlocks, the microxcaling preset), absmax/signedMax scaled formats (NVFP4 incl. the torchao preset, software tensor/channel/row-wise scales, ggml types under the default preset), the minMax rule (int8_rowwise_affine, int4_rowwise_affine, q4_1, q5_1, on the general kernels; the reference\'s float64 steps are reproduced with 64-bit integer arithmetic) and preset "ggml" (ggml\'s own float32 quantizers for q8_0, q4_0, q4_1, q5_0, q5_1, ggml_mxfp4 and ggml_nvfp4, float32 log2 included)',
+        'falls back to the reference codec on the CPU for: tensorScale or scaleUpperBound options that are not float32 values, empty tensors, and format descriptors outside the shapes above (minMax beyond integer elements with a signed float scale, scale elements without NaN)',
+        `matmul: w decoded in the shader, float32 accumulation in chunks of 128 products; |y − y64| ≤ 2^-10·Σ|a·w| for K ≤ 2^20 (larger K runs on the reference) provided no product or partial sum is a float32 subnormal (GPUs may flush them); every weight format is decoded in the shader (prepareMatmul does not take minMax weights yet)`,
       ]),
     });
     this.kernels = {
@@ -182,7 +192,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     const bs = p.scheme === 'cast' ? 1 : layout.blockSize;
     let fused: FusedShape | null = null;
     // casts always take the fused kernel (it is their only kernel: no blocks to reduce)
-    if (p.scheme === 'cast' || (this.fusedEnabled && flatBlocks && isPow2Int(bs))) fused = fusedShape(p, bs);
+    if (p.scheme === 'cast' || (this.fusedEnabled && flatBlocks && isPow2Int(bs))) fused = fusedShape(p, bs, this.fusedPrefer);
     const k2 = p.subBlock ? p.subBlock.size : 1;
     const tb = p.subBlock ? p.subBlock.bits : 0;
     const rt = this.rt;
@@ -302,7 +312,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
       },
       [xb, codes, scales, subs, err],
     );
-    return { codes, scales, subs, err, n, nBlocks, nSubs };
+    return { codes, scales, subs, err, offsets: null, n, nBlocks, nSubs };
   }
 
   /** Record the general kernels over the whole tensor, given its chunks on the device. */
@@ -327,21 +337,23 @@ class WebGPUBackendImpl implements WebGPUBackend {
       scale_words: scaleWords,
       sub_words: subWords,
     };
-    const bkey = sub.storage(nBlocks * 4, true);
+    // block maxima, or four statistics per block under the minMax rule
+    const bkey = sub.storage(nBlocks * (p.scaleRule === 'minMax' ? 16 : 4), true);
     const smax = p.subBlock ? sub.storage(nSubs * 4, true) : null;
     const bfirst = p.scaleRule === 'signedMax' ? sub.storage(nBlocks * 4, true) : null;
     const params = sub.storage(nBlocks * 16);
     const codes = sub.storage(codeWords * 4, true);
     const scales = sub.storage(scaleWords * 4);
     const subs = p.subBlock ? sub.storage(subWords * 4) : null;
+    const offsets = p.scaleRule === 'minMax' ? sub.storage(scaleWords * 4) : null;
     const perThread = (n: number) => Math.ceil(Math.ceil(n / GENERAL_PER_THREAD) / WG);
     for (const c of chunks) this.dispatchQ(sub, plan, plan.pipes.stats!, perThread(c.n), { ...common, n: c.n, flat_base: c.start }, [c.buffer, bkey, smax]);
     if (bfirst) for (const c of chunks) this.dispatchQ(sub, plan, plan.pipes.first!, perThread(c.n), { ...common, n: c.n, flat_base: c.start }, [c.buffer, bkey, bfirst]);
     this.dispatchQ(sub, plan, plan.pipes.finalize!, Math.ceil(nBlocks / WG), common, [bkey, params, bfirst]);
     for (const c of chunks) this.dispatchQ(sub, plan, plan.pipes.encode!, perThread(c.n), { ...common, n: c.n, flat_base: c.start }, [c.buffer, params, codes, smax]);
-    this.dispatchQ(sub, plan, plan.pipes.packScales!, Math.ceil(scaleWords / WG), common, [params, scales]);
+    this.dispatchQ(sub, plan, plan.pipes.packScales!, Math.ceil(scaleWords / WG), common, [params, scales, offsets]);
     if (subs) this.dispatchQ(sub, plan, plan.pipes.packSubs!, Math.ceil(subWords / WG), common, [params, smax, subs]);
-    return { codes, scales, subs, err: null, n: layout.n, nBlocks, nSubs };
+    return { codes, scales, subs, err: null, offsets, n: layout.n, nBlocks, nSubs };
   }
 
   // -------------------------------------------------------------------------------- Backend: quantize
@@ -361,6 +373,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     const scales = newScaleArray(scaleEl, L.scaleCount);
     const scaleView = new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength);
     const subScales = new Uint8Array(p.subBlock ? packedByteLength(L.subScaleCount, plan.tb) : 0);
+    const offsets = newScaleArray(p.scaleRule === 'minMax' ? scaleEl : null, L.scaleCount);
     let firstError = 0xffffffff;
     if (plan.fused) {
       const bs = p.scheme === 'cast' ? 1 : L.blockSize;
@@ -390,6 +403,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
         const chunks = this.uploadChunks(sub, x);
         qb = this.recordGeneral(sub, plan, chunks, tensorScale);
         this.readQuant(sub, plan, qb);
+        if (qb.offsets) sub.read(qb.offsets, offsets.byteLength);
       } catch (e) {
         sub.abort();
         throw e;
@@ -398,6 +412,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
       codes.set(parts[0]!);
       scaleView.set(parts[1]!);
       if (qb.subs) subScales.set(parts[2]!);
+      if (qb.offsets) new Uint8Array(offsets.buffer, offsets.byteOffset, offsets.byteLength).set(parts[4]!);
     }
     if (firstError !== 0xffffffff) throw this.castError(x, firstError, p, resolved);
     return new QuantizedTensor({
@@ -406,7 +421,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
       codes,
       scales,
       subScales,
-      offsets: new Uint8Array(0),
+      offsets,
       tensorScale,
     });
   }
@@ -465,7 +480,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
 
   async dequantize(q: QuantizedTensor): Promise<Float32Array> {
     this.rt.check();
-    if (!(q instanceof QuantizedTensor) || !this.gpuDecodable(q)) return refDequantize(q);
+    if (!(q instanceof QuantizedTensor) || !this.decodesOnGpu(q)) return refDequantize(q);
     const p = programOf(q.format, q.options.preset);
     const plan = await this.dequantPlan(p, q.layout, q.options.scaleBits);
     const n = q.length;
@@ -476,7 +491,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     if (!plan.flat && codeBytes.byteLength > this.rt.maxBinding) {
       throw new ShapeError(`the codes of this ${q.format.name} tensor (${codeBytes.byteLength} bytes) exceed this device's ${this.rt.maxBinding}-byte binding limit`);
     }
-    if (scaleBytesView.byteLength > this.rt.maxBinding || q.subScales.byteLength > this.rt.maxBinding) {
+    if (scaleBytesView.byteLength > this.rt.maxBinding || q.subScales.byteLength > this.rt.maxBinding || q.offsets.byteLength > this.rt.maxBinding) {
       throw new ShapeError(`the scales of this ${q.format.name} tensor exceed this device's ${this.rt.maxBinding}-byte binding limit`);
     }
     for (let start = 0; start < n; start += chunk) {
@@ -488,8 +503,9 @@ class WebGPUBackendImpl implements WebGPUBackend {
           : sub.upload(codeBytes);
         const scales = p.scheme === 'cast' ? null : sub.upload(scaleBytesView);
         const subs = p.subBlock ? sub.upload(q.subScales) : null;
+        const offsets = p.scaleRule === 'minMax' ? sub.upload(q.offsets) : null;
         const outBuf = sub.storage(Math.ceil(len / 4) * 16);
-        this.recordDequant(sub, plan, { codes, scales, subs }, outBuf, len, start, plan.flat ? start : 0, q.tensorScale);
+        this.recordDequant(sub, plan, { codes, scales, subs, offsets }, outBuf, len, start, plan.flat ? start : 0, q.tensorScale);
         sub.read(outBuf, len * 4);
       } catch (e) {
         sub.abort();
@@ -499,6 +515,19 @@ class WebGPUBackendImpl implements WebGPUBackend {
       new Uint8Array(out.buffer, start * 4, len * 4).set(bytes!);
     }
     return out;
+  }
+
+  /** Whether dequantize and matmul decode `q` in the shader: {@link gpuDecodable}, plus minMax
+   * tensors (which need the offsets binding the prepared kernels do not bind). */
+  private decodesOnGpu(q: QuantizedTensor): boolean {
+    if (this.gpuDecodable(q)) return true;
+    if (q.format.scaleRule !== 'minMax' || q.length === 0 || !minMaxOnGpu(q.format)) return false;
+    try {
+      programOf(q.format, q.options.preset);
+    } catch {
+      return false;
+    }
+    return true;
   }
 
   private gpuDecodable(q: QuantizedTensor): boolean {
@@ -516,7 +545,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
   private recordDequant(
     sub: Submission,
     plan: DequantPlan,
-    src: { codes: GpuBuffer; scales: GpuBuffer | null; subs: GpuBuffer | null },
+    src: { codes: GpuBuffer; scales: GpuBuffer | null; subs: GpuBuffer | null; offsets?: GpuBuffer | null },
     out: GpuBuffer,
     n: number,
     flatBase: number,
@@ -544,7 +573,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
         tensor_scale: plan.p.tensorScale ? f32ToBits(tensorScale) : 0,
       }),
     );
-    sub.dispatch(plan.pipe, [u, src.codes, src.scales, src.subs, out], g);
+    sub.dispatch(plan.pipe, [u, src.codes, src.scales, src.subs, out, src.offsets ?? null], g);
   }
 
   // -------------------------------------------------------------------------------- Backend: fakeQuantize
@@ -592,7 +621,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     if (a.length !== m * K) return refMatmul(a, w, opts);
     if (K > MATMUL_MAX_K || m === 0 || N === 0 || K === 0) return refMatmul(a, w, opts);
     const av = a instanceof QuantizedTensor ? await this.dequantize(a) : a;
-    const wt = this.gpuDecodable(w) ? w : this.plainWeights(w);
+    const wt = this.decodesOnGpu(w) ? w : this.plainWeights(w);
     const p = programOf(wt.format, wt.options.preset);
     const pipe = await this.rt.pipeline(`matmul|${p.key}`, () => matmulWgsl(p));
     const rowsPerChunk = Math.max(MM_TILE_M, Math.floor(this.rt.maxBinding / Math.max(4 * K, 4 * N) / MM_TILE_M) * MM_TILE_M);
@@ -608,9 +637,10 @@ class WebGPUBackendImpl implements WebGPUBackend {
         const codes = sub.upload(wt.codes);
         const scales = p.scheme === 'cast' ? null : sub.upload(wScaleView);
         const subs = p.subBlock ? sub.upload(wt.subScales) : null;
+        const offsets = p.scaleRule === 'minMax' ? sub.upload(wt.offsets) : null;
         const ab = sub.upload(av.subarray(m0 * K, (m0 + mc) * K));
         const yb = sub.storage(mc * N * 4);
-        this.recordMatmul(sub, pipe, wt, { codes, scales, subs }, ab, yb, mc, N, K);
+        this.recordMatmul(sub, pipe, wt, { codes, scales, subs, offsets }, ab, yb, mc, N, K);
         sub.read(yb, mc * N * 4);
       } catch (e) {
         sub.abort();
@@ -642,7 +672,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     sub: Submission,
     pipe: GpuComputePipeline,
     w: QuantizedTensor,
-    wb: { codes: GpuBuffer; scales: GpuBuffer | null; subs: GpuBuffer | null },
+    wb: { codes: GpuBuffer; scales: GpuBuffer | null; subs: GpuBuffer | null; offsets?: GpuBuffer | null },
     ab: GpuBuffer,
     yb: GpuBuffer,
     m: number,
@@ -674,7 +704,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
           single_row: single ? 1 : 0,
         }),
       );
-      sub.dispatch(pipe, [u, wb.codes, wb.scales, wb.subs, ab, yb], { x: gx, y: gy });
+      sub.dispatch(pipe, [u, wb.codes, wb.scales, wb.subs, ab, yb, wb.offsets ?? null], { x: gx, y: gy });
     }
   }
 
@@ -707,7 +737,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     const bytesWritten = Math.ceil((n * p.codeBits) / 8) + (nBlocks * p.scaleCodeBits) / 8 + (p.subBlock ? Math.ceil((Math.ceil(n / plan.k2) * plan.tb) / 8) : 0);
     const outputs = createQuantOutputs(device, plan, n);
     if (outputs.err) device.queue.writeBuffer(outputs.err, 0, new Uint32Array([0xffffffff]));
-    const record = (sub: Submission) => this.recordFusedInto(sub, plan, xb, n, tensorScale, outputs);
+    const { record, uniform } = this.fusedRecorder(plan, xb, n, tensorScale, outputs);
     const op: PreparedQuantize = {
       label: `quantize ${f.name}`,
       bytesRead: n * 4,
@@ -720,36 +750,40 @@ class WebGPUBackendImpl implements WebGPUBackend {
       run: (times = 1) => this.timed(times, record),
       dispose: () => {
         xb.destroy();
+        uniform.destroy();
         for (const b of Object.values(outputs)) b?.destroy();
       },
     };
     return op;
   }
 
-  /** The fused kernel writing into fixed output buffers (prepared ops). */
-  private recordFusedInto(sub: Submission, plan: QuantPlan, xb: GpuBuffer, n: number, tensorScale: number, out: QuantOutputs): void {
+  /**
+   * The fused kernel writing into fixed output buffers (prepared ops): its uniform and bind group
+   * are made once, so each run records a single dispatch, like the copy baselines.
+   */
+  private fusedRecorder(plan: QuantPlan, xb: GpuBuffer, n: number, tensorScale: number, out: QuantOutputs): { record: (sub: Submission) => void; uniform: GpuBuffer } {
     const p = plan.p;
     const bs = p.scheme === 'cast' ? 1 : plan.layout.blockSize;
-    const codeWords = words(n * p.codeBits);
     const nBlocks = p.scheme === 'cast' ? 0 : Math.ceil(n / bs);
     const nSubs = p.subBlock ? Math.ceil(n / plan.k2) : 0;
     const wgCount = Math.ceil(n / (WG * plan.fused!.elementsPerThread));
-    this.dispatchQ(
-      sub,
-      plan,
-      plan.pipes.fused!,
-      wgCount,
-      {
+    const g = this.rt.grid(wgCount);
+    const uniform = this.rt.constantUniform(
+      this.qParams(plan, {
         n,
         tensor_scale: f32ToBits(tensorScale),
         n_blocks: nBlocks,
         n_subs: nSubs,
-        code_words: codeWords,
+        code_words: words(n * p.codeBits),
         scale_words: words(nBlocks * p.scaleCodeBits),
         sub_words: words(nSubs * plan.tb),
-      },
-      [xb, out.codes, out.scales, out.subs, out.err],
+        wgx: g.x,
+        n_wg: wgCount,
+      }),
     );
+    const pipe = plan.pipes.fused!;
+    const group = this.rt.bindGroup(pipe, [uniform, xb, out.codes, out.scales, out.subs, out.err]);
+    return { record: (sub) => sub.dispatchGroup(pipe, group, g), uniform };
   }
 
   private async prepareDequantize(from: PreparedOp): Promise<PreparedOp> {
@@ -810,24 +844,20 @@ class WebGPUBackendImpl implements WebGPUBackend {
     const dst = this.device.createBuffer({ size, usage: 0x4 | 0x8 | 0x80 });
     const vecs = size / 16;
     const pipe = via === 'shader' ? await this.rt.pipeline('copy', () => COPY_WGSL) : null;
+    const wgs = Math.ceil(vecs / WG);
+    const g = this.rt.grid(wgs);
+    const uniform = pipe ? this.rt.constantUniform(Q_PARAMS.pack({ n: vecs, wgx: g.x, n_wg: wgs })) : null;
+    const group = pipe ? this.rt.bindGroup(pipe, [uniform, src, dst]) : null;
     return {
       label: `${via} copy of ${bytes} bytes`,
       bytesRead: size,
       bytesWritten: size,
       flops: 0,
-      run: (times = 1) =>
-        this.timed(times, (sub) => {
-          if (!pipe) {
-            sub.copy(src, dst, size);
-            return;
-          }
-          const wgs = Math.ceil(vecs / WG);
-          const g = this.rt.grid(wgs);
-          sub.dispatch(pipe, [sub.uniform(Q_PARAMS.pack({ n: vecs, wgx: g.x, n_wg: wgs })), src, dst], g);
-        }),
+      run: (times = 1) => this.timed(times, (sub) => (pipe ? sub.dispatchGroup(pipe, group!, g) : sub.copy(src, dst, size))),
       dispose: () => {
         src.destroy();
         dst.destroy();
+        uniform?.destroy();
       },
     };
   }
@@ -858,6 +888,8 @@ interface QuantBuffers {
   scales: GpuBuffer | null;
   subs: GpuBuffer | null;
   err: GpuBuffer | null;
+  /** Offset codes (minMax rule, general kernels only). */
+  offsets: GpuBuffer | null;
   n: number;
   nBlocks: number;
   nSubs: number;
@@ -937,6 +969,10 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
  * when no adapter exists. */
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
   if (opts === null || typeof opts !== 'object') throw new OptionError(`createWebGPUBackend options must be an object; got ${String(opts)}`);
+  const ept = opts.fusedElementsPerThread;
+  if (ept !== undefined && ![1, 2, 4, 8, 16].includes(ept)) {
+    throw new OptionError(`fusedElementsPerThread must be 1, 2, 4, 8 or 16; got ${String(ept)}`);
+  }
   const opened = await openDevice(opts);
   return new WebGPUBackendImpl(new Runtime(opened, opts), opts);
 }

@@ -6,6 +6,7 @@ import {
   type Gpu,
   type GpuAdapter,
   type GpuAdapterInfo,
+  type GpuBindGroup,
   type GpuBuffer,
   type GpuCommandEncoder,
   type GpuComputePassEncoder,
@@ -28,6 +29,9 @@ export interface WebGPUBackendOptions {
   /** Use the fused single-pass quantize kernel where the layout allows it (default true). False
    * runs every quantization through the general multi-kernel path (for testing). */
   fused?: boolean;
+  /** Elements each thread of the fused quantize kernel takes (1, 2, 4, 8 or 16) where the block
+   * allows it; default chosen by tensor size (for tuning and testing). */
+  fusedElementsPerThread?: number;
   /** Largest storage binding to use in bytes; default the device limit. Smaller values force
    * chunking (for testing). */
   maxBindingBytes?: number;
@@ -195,6 +199,24 @@ export class Runtime {
     }
   }
 
+  /** A bind group of `pipeline` with bindings in binding-number order (null = unused). */
+  bindGroup(pipeline: GpuComputePipeline, bindings: readonly (Binding | null)[]): GpuBindGroup {
+    const entries = [];
+    for (let i = 0; i < bindings.length; i++) {
+      const b = bindings[i];
+      if (!b) continue;
+      entries.push({ binding: i, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } });
+    }
+    return this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+  }
+
+  /** A uniform buffer holding `data` that lives until the caller destroys it (prepared operations). */
+  constantUniform(data: Uint32Array): GpuBuffer {
+    const b = this.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(b, 0, data);
+    return b;
+  }
+
   /** A compute pipeline for `code`, compiled once per key. */
   pipeline(key: string, code: () => string): Promise<GpuComputePipeline> {
     let p = this.pipelines.get(key);
@@ -308,13 +330,11 @@ export class Submission {
 
   /** Record a dispatch of `pipeline` over `grid` with bindings in binding-number order (null = unused). */
   dispatch(pipeline: GpuComputePipeline, bindings: readonly (Binding | null)[], grid: { x: number; y: number }): void {
-    const entries = [];
-    for (let i = 0; i < bindings.length; i++) {
-      const b = bindings[i];
-      if (!b) continue;
-      entries.push({ binding: i, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b } });
-    }
-    const group = this.rt.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    this.dispatchGroup(pipeline, this.rt.bindGroup(pipeline, bindings), grid);
+  }
+
+  /** Record a dispatch with a bind group made earlier by {@link Runtime.bindGroup} (repeated runs). */
+  dispatchGroup(pipeline: GpuComputePipeline, group: GpuBindGroup, grid: { x: number; y: number }): void {
     if (!this.pass) this.pass = this.encoder.beginComputePass();
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, group);

@@ -62,6 +62,7 @@ async function compare(b: WebGPUBackend, x: Float32Array, format: string, opts: 
     sameBytes('codes', qg.codes, qr.codes),
     sameBytes('scales', qg.scales, qr.scales),
     sameBytes('subScales', qg.subScales, qr.subScales),
+    sameBytes('offsets', qg.offsets, qr.offsets),
     Object.is(qg.tensorScale, qr.tensorScale) ? null : `tensorScale ${qg.tensorScale}, want ${qr.tensorScale}`,
   ];
   const dr = dequantize(qr);
@@ -97,6 +98,10 @@ describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => 
       ['q8_0', { shape: [2, 64] }],
       ['int8_tensor', { shape: [100] }],
       ['fp8_e4m3_rowwise', { shape: [4, 30], scaleUpperBound: 50 }],
+      ['int8_rowwise_affine', { shape: [3, 70] }],
+      ['int4_rowwise_affine', { shape: [20, 6], axis: 0 }],
+      ['q4_1', { shape: [2, 64], rounding: 'stochastic', seed: 4 }],
+      ['q5_1', { shape: [32, 3], axis: 0 }],
     ];
     for (const [format, opts] of cases) {
       it(`${format} ${JSON.stringify(opts)}`, async () => {
@@ -195,15 +200,12 @@ describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => 
     it('runs the formats it does not take on the reference, with identical results', async () => {
       const x = input(128, 5, true);
       for (const [format, opts] of [
-        ['q4_1', {}],
-        ['int4_rowwise_affine', { shape: [4, 32] }],
-        ['q8_0', { preset: 'ggml' }],
         ['nvfp4', { tensorScale: 0.1 }],
+        ['fp8_e4m3_rowwise', { shape: [4, 32], scaleUpperBound: 0.1 }],
       ] as [string, QuantizeOptions][]) {
         expect(await compare(b, x, format, opts)).toEqual([]);
       }
-      expect(b.capabilities.notes.join(' ')).toMatch(/minMax/);
-      expect(b.capabilities.notes.join(' ')).toMatch(/preset "ggml"/);
+      expect(b.capabilities.notes.join(' ')).toMatch(/options that are not float32 values/);
     });
 
     it('declares frozen capabilities', () => {
@@ -223,7 +225,7 @@ describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => 
       expect(err).toBeInstanceOf(WebGPUError);
       expect((err as WebGPUError).reason).toBe('WEBGPU_DISPOSED');
       // also for work it would have run on the CPU
-      await expect(tmp.quantize(new Float32Array(32), 'q4_1')).rejects.toBeInstanceOf(WebGPUError);
+      await expect(tmp.quantize(new Float32Array(32), 'nvfp4', { tensorScale: 0.1 })).rejects.toBeInstanceOf(WebGPUError);
       const again = await createWebGPUBackend({ gpu: env.gpu! });
       const q = await again.quantize(new Float32Array(32).fill(1), 'mxfp8_e4m3');
       expect(Array.from(q.scales)).toEqual(Array.from(quantize(new Float32Array(32).fill(1), 'mxfp8_e4m3').scales));
@@ -306,8 +308,8 @@ describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => 
     });
 
     it('refuses formats that would run on the CPU', async () => {
-      await expect(b.kernels.prepareQuantize('q4_1', { n: 64 })).rejects.toBeInstanceOf(OptionError);
-      expect(getFormat('q4_1').scaleRule).toBe('minMax');
+      await expect(b.kernels.prepareQuantize('nvfp4', { n: 64, tensorScale: 0.1 })).rejects.toBeInstanceOf(OptionError);
+      expect(getFormat('nvfp4').tensorScale).toBe(true);
     });
   });
 });

@@ -8,7 +8,7 @@ import type { Gpu } from '../../../src/kernels/webgpu/index.js';
 import { decodeSupportWgsl, dequantizeWgsl } from '../../../src/kernels/webgpu/wgsl/dequantize.js';
 import { FAST_ROUND_WGSL, decoderWgsl, encoderWgsl, fastDecoderWgsl, fastEncoderWgsl, i32, u32 } from '../../../src/kernels/webgpu/wgsl/element.js';
 import { MM_CHUNK_K, MM_TILE_K, matmulWgsl } from '../../../src/kernels/webgpu/wgsl/matmul.js';
-import { ENCODE_ERROR, NUMERIC_WGSL } from '../../../src/kernels/webgpu/wgsl/numeric.js';
+import { ENCODE_ERROR, NUMERIC_WGSL, WIDE_WGSL } from '../../../src/kernels/webgpu/wgsl/numeric.js';
 import { programOf } from '../../../src/kernels/webgpu/wgsl/program.js';
 import {
   encodeWgsl,
@@ -259,6 +259,102 @@ describe('general quantize kernels', () => {
     expect(firstMaxWgsl(prog('q4_0'))).toContain('atomicMax(&bfirst[blk], ~((pos << 1u) | (v >> 31u)))');
     expect(finalizeWgsl(prog('q4_0'))).toContain('(~bfirst[t]) & 1u');
     expect(tensorAmaxWgsl()).toContain('if (a < 0x7f800000u) { m = max(m, a); }');
+  });
+});
+
+describe('minMax rule kernels (int8_rowwise_affine, int4_rowwise_affine, q4_1, q5_1)', () => {
+  it('the wide helpers are integer-only too and defined once', () => {
+    for (const fn of ['add_w', 'round53', 'w_to_f32', 'div_w', 'mul_w', 'shl64', 'shr64']) expect(count(WIDE_WGSL, `fn ${fn}(`)).toBe(1);
+    expect(WIDE_WGSL).not.toMatch(/\bf32\b|bitcast<f32>/);
+    // the division by the element maximum keeps 8-bit digits of a u32 remainder and a sticky bit
+    expect(fnBody(WIDE_WGSL, 'div_w')).toContain('let t = r * 256u + byte;');
+    expect(fnBody(WIDE_WGSL, 'div_w')).toContain('if (r != 0u) { quo.x = quo.x | 1u; }');
+  });
+
+  it('statistics keep min, max, a non-finite flag and the first zero per block; no maxima or sub-blocks', () => {
+    const stats = statsWgsl(prog('q4_1'));
+    expect(stats).toContain('atomicMax(&bst[cur * 4u], ~kmin)');
+    expect(stats).toContain('atomicMax(&bst[cur * 4u + 1u], kmax)');
+    expect(stats).toContain('atomicMax(&bst[cur * 4u + 2u], 1u)');
+    expect(stats).toContain('zf = max(zf, ~(((loc.y % Q.bs) << 1u) | (v >> 31u)))');
+    expect(stats).not.toContain('&smax[');
+    const fin = finalizeWgsl(prog('q4_1'));
+    expect(fin).toContain('if (lo == 0u) { lo = ((~bst[t * 4u + 3u]) & 1u) << 31u; }'); // a zero minimum keeps the first zero's sign
+    expect(fin).toContain('params[t] = bs_pack(mm_scale(lo, key_bits(bst[t * 4u + 1u]), bst[t * 4u + 2u] == 0u));');
+  });
+
+  it('the scale is float32(float64(float64(hi − lo) / elMax)) with elMax from the element', () => {
+    const scale = (name: string) => fnBody(finalizeWgsl(prog(name)), 'mm_scale');
+    expect(scale('q4_1')).toContain(`round53(div_w(diff, uf_from_bits(${f32bits(15)}u)))`);
+    expect(scale('q5_1')).toContain(`uf_from_bits(${f32bits(31)}u)`);
+    expect(scale('int8_rowwise_affine')).toContain(`uf_from_bits(${f32bits(255)}u)`);
+    expect(scale('int4_rowwise_affine')).toContain('let diff = round53(add_w(');
+    expect(scale('q4_1')).toContain('return BS(32256u, 0x7fc00000u'); // FP16 NaN scale and offset for non-finite blocks
+    const enc = fnBody(encodeWgsl(prog('q4_1')), 'encode_in_block');
+    expect(enc).toContain('let centred = w_to_f32(add_w(');
+    expect(enc).toContain('enc_fast(div_f32(uf_from_bits(centred), uf_from_bits(b.p)), 0, Q.rounding, u)');
+  });
+
+  it('scale packing writes the offset codes as well; other rules bind no offsets', () => {
+    const pack = packScalesWgsl(prog('q4_1'));
+    expect(pack).toContain('@group(0) @binding(3) var<storage, read_write> offsets: array<u32>;');
+    expect(pack).toContain('oword = oword | (offset_code(bs_unpack(params[t * 2u + 1u])) << 16u);');
+    expect(packScalesWgsl(prog('q4_0'))).not.toContain('offsets');
+    expect(packScalesWgsl(prog('int8_rowwise_affine'))).toContain('offsets[t] = oword;');
+  });
+
+  it('decoding adds the offset after a float64 product, rounding to float64 and then to float32', () => {
+    const text = dequantizeWgsl(prog('int4_rowwise_affine'), false);
+    expect(text).toContain('@group(0) @binding(5) var<storage, read> offsets: array<u32>;');
+    expect(fnBody(text, 'combine')).toContain('w_to_f32(round53(add_w(round53(mul_w(dec_el(code), si.total)), w_from_uf(uf_from_bits(si.off)))))');
+    expect(dequantizeWgsl(prog('q4_0'), true)).not.toContain('struct W ');
+    const mm = matmulWgsl(prog('q4_1'));
+    expect(mm).toContain('@group(0) @binding(6) var<storage, read> w_offsets: array<u32>;');
+    expect(mm).toContain('fn w_get_offset(b: u32) -> u32');
+  });
+});
+
+describe('preset "ggml" kernels', () => {
+  const ggml = (name: string) => programOf(getFormat(name), 'ggml');
+
+  it('ggml programs are keyed apart from the default preset and skip the lean RNE encoder', () => {
+    expect(ggml('q8_0').key).toBe(`${prog('q8_0').key}|ggml`);
+    expect(prog('q8_0').ggml).toBe(false);
+    const mx = ggml('ggml_mxfp4');
+    const text = fusedQuantizeWgsl(mx, fusedShape(mx, 32)!);
+    expect(text).not.toContain('enc_lean(xv[');
+    expect(fnBody(text, 'block_scale')).toContain('var s = ggml_exp(a);');
+    expect(fnBody(text, 'encode_in_block')).toContain('return encode_ggml(xb, bitcast<i32>(b.p));');
+    expect(text).toContain('var<private> log2_up: array<u32, 277>');
+  });
+
+  it('Q8_0: d = amax/127, id = 1/d, roundf codes; FP16 scales overflow to ∞ as GGML_FP32_TO_FP16 does', () => {
+    const text = fusedQuantizeWgsl(ggml('q8_0'), fusedShape(ggml('q8_0'), 32)!);
+    expect(fnBody(text, 'block_scale')).toContain(`uf_from_bits(${f32bits(127)}u)`);
+    expect(fnBody(text, 'block_scale')).toContain('ggml_inv(d)');
+    expect(fnBody(text, 'encode_in_block')).toContain('return round_code(y);');
+    expect(fnBody(text, 'enc_scale')).toContain('select(31744u, 31743u, mode == 2u)');
+    const ocp = fusedQuantizeWgsl(prog('q8_0'), fusedShape(prog('q8_0'), 32)!);
+    expect(fnBody(ocp, 'enc_scale')).toContain('select(31743u, 31743u, mode == 2u)');
+  });
+
+  it('Q4_0 adds 8.5 and truncates; Q4_1 subtracts the raw minimum, adds 0.5 and keeps lo for the offset', () => {
+    const q40 = fusedQuantizeWgsl(ggml('q4_0'), fusedShape(ggml('q4_0'), 32)!);
+    expect(fnBody(q40, 'block_scale')).toContain(`uf_from_bits(${f32bits(-8)}u)`);
+    expect(fnBody(q40, 'encode_in_block')).toContain(`return trunc_min(add_f32(y, ${f32bits(8.5)}u), 15u);`);
+    const q41 = encodeWgsl(ggml('q4_1'));
+    expect(fnBody(q41, 'encode_in_block')).toContain('let centred = add_f32(xb, bitcast<u32>(b.eblock) ^ 0x80000000u);');
+    expect(fnBody(q41, 'mm_scale')).toContain(`uf_from_bits(${f32bits(15)}u)`);
+    expect(fnBody(q41, 'mm_scale')).toContain('bitcast<i32>(lo)');
+  });
+
+  it('NVFP4: ggml_fp32_to_ue4m3 of amax/6 and the nearest entry of the doubled FP4 table', () => {
+    const text = fusedQuantizeWgsl(ggml('ggml_nvfp4'), fusedShape(ggml('ggml_nvfp4'), 16)!);
+    expect(fnBody(text, 'ue4m3_ggml')).toContain('var m = (frac >> 20u) + ((frac >> 19u) & 1u);'); // half up
+    expect(fnBody(text, 'ue4m3_ggml')).toContain('if (ue >= 15) { return 0x7eu; }');
+    expect(fnBody(text, 'block_scale')).toContain(`uf_from_bits(${f32bits(6)}u)`);
+    expect(fnBody(text, 'best_fp4')).toContain('if (err < best_err) { best = i; best_err = err; }'); // the first minimum
+    expect(text).toContain(`var<private> kvalues: array<u32, 16> = array<u32, 16>(0u, ${f32bits(1)}u,`);
   });
 });
 

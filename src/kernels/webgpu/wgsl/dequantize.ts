@@ -1,7 +1,7 @@
 // WGSL generators for decoding: reading packed codes, scales and microexponents, and the exact
 // float32 value of each element (shared by the dequantize and matmul kernels).
 import { decoderWgsl, fastDecoderWgsl, u32 } from './element.js';
-import { NUMERIC_WGSL } from './numeric.js';
+import { NUMERIC_WGSL, WIDE_WGSL } from './numeric.js';
 import type { Program } from './program.js';
 import { D_PARAMS } from './uniforms.js';
 
@@ -23,18 +23,20 @@ function bitReader(name: string, array: string, bits: number, base: string): str
 }
 
 /**
- * Decode helpers over bindings named `<prefix>codes`, `<prefix>scales`, `<prefix>subs` and the
- * uniform `P` (DParams): `get_code`, `scale_info(blk)` and `combine(code, si, tau)` giving float32
- * bits equal to the reference's `value(code) · scale · 2^−tau` rounded once.
+ * Decode helpers over bindings named `<prefix>codes`, `<prefix>scales`, `<prefix>subs`,
+ * `<prefix>offsets` (minMax rule) and the uniform `P` (DParams): `get_code`, `scale_info(blk)` and
+ * `combine(code, si, tau)` giving float32 bits equal to the reference's `value(code) · scale · 2^−tau`
+ * rounded once (minMax: `value(code) · scale + offset` rounded as the reference rounds it).
  */
 export function decodeSupportWgsl(p: Program, prefix: string, P: string): string {
   const parts: string[] = [];
   parts.push(decoderWgsl(`${prefix}dec_el`, p.element));
   parts.push(fastDecoderWgsl(`${prefix}dec_fast`, `${prefix}dec_el`, p.element));
   parts.push(bitReader(`${prefix}get_code`, `${prefix}codes`, p.codeBits, `${P}.code_base`));
-  parts.push(`struct ${prefix}SI { nan: u32, shift: i32, total: UF }`);
+  // off: float32 bits of the block offset (minMax rule), else 0
+  parts.push(`struct ${prefix}SI { nan: u32, shift: i32, total: UF, off: u32 }`);
   if (p.scheme === 'cast') {
-    parts.push(`fn ${prefix}scale_info(blk: u32) -> ${prefix}SI { return ${prefix}SI(0u, 0, UF(0u, 0u, 0, 0u)); }`);
+    parts.push(`fn ${prefix}scale_info(blk: u32) -> ${prefix}SI { return ${prefix}SI(0u, 0, UF(0u, 0u, 0, 0u), 0u); }`);
     parts.push(`fn ${prefix}combine(code: u32, si: ${prefix}SI, tau: u32) -> u32 { return ${prefix}dec_fast(code, 0); }`);
   } else {
     const sb = p.scaleCodeBits;
@@ -46,18 +48,33 @@ export function decodeSupportWgsl(p: Program, prefix: string, P: string): string
     if (p.scheme === 'pow2') {
       parts.push(`fn ${prefix}scale_info(blk: u32) -> ${prefix}SI {
   let sc = ${prefix}get_scale(blk);
-  return ${prefix}SI(select(0u, 1u, sc == ${P}.scale_nan), i32(sc) - ${P}.scale_bias, UF(0u, 0u, 0, 0u));
+  return ${prefix}SI(select(0u, 1u, sc == ${P}.scale_nan), i32(sc) - ${P}.scale_bias, UF(0u, 0u, 0, 0u), 0u);
 }
 fn ${prefix}combine(code: u32, si: ${prefix}SI, tau: u32) -> u32 {
   if (si.nan == 1u) { return 0x7fc00000u; }
   return ${prefix}dec_fast(code, si.shift - i32(tau));
+}`);
+    } else if (p.scaleRule === 'minMax') {
+      // value · scale + offset: the reference rounds the product and the sum to float64, then the
+      // sum once more to float32
+      parts.push(WIDE_WGSL);
+      parts.push(decoderWgsl(`${prefix}dec_scale`, p.scaleElement!));
+      parts.push(`fn ${prefix}get_offset(b: u32) -> u32 {
+  ${sb === 32 ? `return ${prefix}offsets[b];` : `return (${prefix}offsets[b / ${u32(spw)}] >> ((b % ${u32(spw)}) * ${u32(sb)})) & ${u32(2 ** sb - 1)};`}
+}
+fn ${prefix}scale_info(blk: u32) -> ${prefix}SI {
+  let total = uf_to_bits(${prefix}dec_scale(${prefix}get_scale(blk)));
+  return ${prefix}SI(0u, 0, uf_from_bits(total), uf_to_bits(${prefix}dec_scale(${prefix}get_offset(blk))));
+}
+fn ${prefix}combine(code: u32, si: ${prefix}SI, tau: u32) -> u32 {
+  return w_to_f32(round53(add_w(round53(mul_w(${prefix}dec_el(code), si.total)), w_from_uf(uf_from_bits(si.off)))));
 }`);
     } else {
       parts.push(decoderWgsl(`${prefix}dec_scale`, p.scaleElement!));
       parts.push(`fn ${prefix}scale_info(blk: u32) -> ${prefix}SI {
   var total = uf_to_bits(${prefix}dec_scale(${prefix}get_scale(blk)));
   ${p.tensorScale ? `total = mul_f32(uf_from_bits(${P}.tensor_scale), uf_from_bits(total));` : ''}
-  return ${prefix}SI(0u, 0, uf_from_bits(total));
+  return ${prefix}SI(0u, 0, uf_from_bits(total), 0u);
 }
 fn ${prefix}combine(code: u32, si: ${prefix}SI, tau: u32) -> u32 { return mul_f32(${prefix}dec_el(code), si.total); }`);
     }
@@ -123,7 +140,8 @@ ${fast}  for (var j = 0u; j < 4u; j = j + 1u) {
 /**
  * The dequantize kernel: one thread per 4 consecutive flat outputs. `flat` = blocks are
  * consecutive runs of codes (the code index equals the flat index); otherwise each output finds its
- * row and position through the axis. Bindings: 0 params, 1 codes, 2 scales, 3 subs, 4 output.
+ * row and position through the axis. Bindings: 0 params, 1 codes, 2 scales, 3 subs, 4 output,
+ * 5 offsets (minMax rule).
  */
 export function dequantizeWgsl(p: Program, flat: boolean): string {
   const blocks = p.scheme !== 'cast';
@@ -134,6 +152,7 @@ export function dequantizeWgsl(p: Program, flat: boolean): string {
   if (blocks) lines.push('@group(0) @binding(2) var<storage, read> scales: array<u32>;');
   if (sub) lines.push('@group(0) @binding(3) var<storage, read> subs: array<u32>;');
   lines.push('@group(0) @binding(4) var<storage, read_write> outv: array<vec4<u32>>;');
+  if (p.scaleRule === 'minMax') lines.push('@group(0) @binding(5) var<storage, read> offsets: array<u32>;');
   lines.push(decodeSupportWgsl(p, '', 'D'));
   lines.push(`
 fn value_at(f: u32) -> u32 {

@@ -19,7 +19,8 @@ export const MM_CHUNK_K = 128;
 
 const COMP = ['x', 'y', 'z', 'w'];
 
-/** Bindings: 0 params, 1 w codes, 2 w scales, 3 w subs, 4 a (float32), 5 y (float32). */
+/** Bindings: 0 params, 1 w codes, 2 w scales, 3 w subs, 4 a (float32), 5 y (float32), 6 w offsets
+ * (minMax rule). */
 export function matmulWgsl(p: Program): string {
   const blocks = p.scheme !== 'cast';
   const sub = p.subBlock;
@@ -40,6 +41,7 @@ export function matmulWgsl(p: Program): string {
   if (sub) out.push('@group(0) @binding(3) var<storage, read> w_subs: array<u32>;');
   out.push('@group(0) @binding(4) var<storage, read> a: array<f32>;');
   out.push('@group(0) @binding(5) var<storage, read_write> y: array<f32>;');
+  if (p.scaleRule === 'minMax') out.push('@group(0) @binding(6) var<storage, read> w_offsets: array<u32>;');
   out.push(decodeSupportWgsl(p, 'w_', 'D'));
   out.push(`var<workgroup> As: array<f32, ${BK * BM}>;`);
   out.push(`var<workgroup> Ws: array<f32, ${BK * BN}>;`);

@@ -164,3 +164,131 @@ fn div_f32(p: UF, q: UF) -> u32 {
 
 fn uf_is_zero_bits(b: u32) -> bool { return (b & 0x7fffffffu) == 0u; }
 `;
+
+/**
+ * Float64-style helpers for the minMax rule, whose reference rounds some steps in float64 first
+ * (hi − lo, value·scale + offset) and then to float32. Needs NUMERIC_WGSL.
+ * - `W`: value (−1)^s · m · 2^e with a 64-bit significand m (x = low word, y = high word), kind as UF.
+ * - `add_w(a, b)`: a + b for finite W in a 64-bit window; bits shifted out of the smaller operand
+ *   leave a sticky 1 in bit 0 (exact enough for one later rounding to ≤ 61 bits).
+ * - `round53(a)`: a rounded to 53 significant bits (float64 RNE; float64 range is never left here).
+ * - `w_to_f32(a)`: a rounded once to float32 (RNE, gradual underflow, overflow to ∞).
+ * - `div_w(a, q)`: a / q for a finite non-zero W of ≤ 54 bits and a normalised finite non-zero UF q
+ *   (uf_from_bits), with ≥ 60 quotient bits and a sticky bit.
+ * - `mul_w(a, b)`: the exact product of two UFs.
+ */
+export const WIDE_WGSL = /* wgsl */ `
+struct W { s: u32, m: vec2<u32>, e: i32, kind: u32 }
+
+fn w_from_uf(a: UF) -> W { return W(a.s, vec2<u32>(a.m, 0u), a.e, a.kind); }
+
+fn lead64(m: vec2<u32>) -> i32 {
+  if (m.y != 0u) { return 32 + i32(firstLeadingBit(m.y)); }
+  if (m.x != 0u) { return i32(firstLeadingBit(m.x)); }
+  return -1;
+}
+
+fn shl64(m: vec2<u32>, s: u32) -> vec2<u32> {
+  if (s == 0u) { return m; }
+  if (s >= 64u) { return vec2<u32>(0u, 0u); }
+  if (s >= 32u) { return vec2<u32>(0u, m.x << (s - 32u)); }
+  return vec2<u32>(m.x << s, (m.y << s) | (m.x >> (32u - s)));
+}
+
+fn shr64(m: vec2<u32>, s: u32) -> vec2<u32> {
+  if (s == 0u) { return m; }
+  if (s >= 64u) { return vec2<u32>(0u, 0u); }
+  if (s >= 32u) { return vec2<u32>(m.y >> (s - 32u), 0u); }
+  return vec2<u32>((m.x >> s) | (m.y << (32u - s)), m.y >> s);
+}
+
+fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  let lo = a.x + b.x;
+  return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+
+fn sub64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  return vec2<u32>(a.x - b.x, a.y - b.y - select(0u, 1u, a.x < b.x));
+}
+
+fn lt64(a: vec2<u32>, b: vec2<u32>) -> bool { return a.y < b.y || (a.y == b.y && a.x < b.x); }
+
+fn w_norm62(a: W) -> W { return W(a.s, shl64(a.m, u32(62 - lead64(a.m))), a.e - (62 - lead64(a.m)), a.kind); }
+
+fn add_w(a0: W, b0: W) -> W {
+  if (a0.kind == 3u || b0.kind == 3u || (a0.kind == 2u && b0.kind == 2u && a0.s != b0.s)) { return W(0u, vec2<u32>(0u, 0u), 0, 3u); }
+  if (a0.kind == 2u) { return a0; }
+  if (b0.kind == 2u) { return b0; }
+  if (a0.kind == 0u && b0.kind == 0u) { return W(a0.s & b0.s, vec2<u32>(0u, 0u), 0, 0u); }
+  if (a0.kind == 0u) { return b0; }
+  if (b0.kind == 0u) { return a0; }
+  var a = w_norm62(a0);
+  var b = w_norm62(b0);
+  if (b.e > a.e || (b.e == a.e && lt64(a.m, b.m))) { let t = a; a = b; b = t; }
+  let d = u32(a.e - b.e);
+  let bt = shr64(b.m, d);
+  let sticky = d > 0u && lt64(shl64(bt, d), b.m);
+  var r = vec2<u32>(0u, 0u);
+  if (a.s == b.s) {
+    r = add64(a.m, bt);
+  } else {
+    r = sub64(a.m, bt);
+    if (sticky) { r = sub64(r, vec2<u32>(1u, 0u)); }
+  }
+  if (sticky) { r.x = r.x | 1u; }
+  if (r.x == 0u && r.y == 0u) { return W(0u, r, 0, 0u); }
+  return W(a.s, r, a.e, 1u);
+}
+
+fn round53(a: W) -> W {
+  if (a.kind != 1u) { return a; }
+  let p = lead64(a.m);
+  if (p <= 52) { return a; }
+  let sh = u32(p - 52);
+  var q = shr64(a.m, sh);
+  let rem = a.m.x & ((1u << sh) - 1u);
+  let half = 1u << (sh - 1u);
+  if (rem > half || (rem == half && (q.x & 1u) == 1u)) { q = add64(q, vec2<u32>(1u, 0u)); }
+  return W(a.s, q, a.e + i32(sh), 1u);
+}
+
+fn w_to_f32(a: W) -> u32 {
+  if (a.kind == 3u) { return 0x7fc00000u; }
+  if (a.kind == 2u) { return (a.s << 31u) | 0x7f800000u; }
+  if (a.kind == 0u) { return a.s << 31u; }
+  if (a.m.y == 0u) { return f32_bits(a.s, a.m.x, a.e); }
+  let k = firstLeadingBit(a.m.y) + 1u;
+  if (k == 32u) { return f32_bits(a.s, a.m.y | select(0u, 1u, a.m.x != 0u), a.e + 32); }
+  let sticky = select(0u, 1u, (a.m.x & ((1u << k) - 1u)) != 0u);
+  return f32_bits(a.s, (a.m.y << (32u - k)) | (a.m.x >> k) | sticky, a.e + i32(k));
+}
+
+fn div_w(a: W, q: UF) -> W {
+  // (m · 2^32) / q.m by 8-bit digits: the remainder stays below q.m < 2^24, so r · 256 + digit fits
+  // a u32; the quotient of a ≤ 53-bit m has at most 61 bits
+  let den = q.m;
+  var r = 0u;
+  var quo = vec2<u32>(0u, 0u);
+  for (var i = 0u; i < 12u; i = i + 1u) {
+    let word = select(select(0u, a.m.x, i >= 4u && i < 8u), a.m.y, i < 4u);
+    let byte = (word >> ((3u - (i & 3u)) * 8u)) & 0xffu;
+    let t = r * 256u + byte;
+    let dg = t / den;
+    r = t - dg * den;
+    quo = add64(shl64(quo, 8u), vec2<u32>(dg, 0u));
+  }
+  if (r != 0u) { quo.x = quo.x | 1u; }
+  return W(a.s ^ q.s, quo, a.e - 32 - q.e, 1u);
+}
+
+fn mul_w(a: UF, b: UF) -> W {
+  let s = a.s ^ b.s;
+  if (a.kind == 3u || b.kind == 3u) { return W(0u, vec2<u32>(0u, 0u), 0, 3u); }
+  if (a.kind == 2u || b.kind == 2u) {
+    if (a.kind == 0u || b.kind == 0u) { return W(0u, vec2<u32>(0u, 0u), 0, 3u); }
+    return W(s, vec2<u32>(0u, 0u), 0, 2u);
+  }
+  if (a.kind == 0u || b.kind == 0u) { return W(s, vec2<u32>(0u, 0u), 0, 0u); }
+  return W(s, mul_wide(a.m, b.m), a.e + b.e, 1u);
+}
+`;

@@ -34,6 +34,8 @@ export interface Program {
   readonly scaleNanCode: number;
   /** Bits of one stored level-1 scale code (8 for pow2 exponents; 8, 16 or 32 for scaled). */
   readonly scaleCodeBits: number;
+  /** Preset ggml on a ggml type: the block scale and codes follow ggml's float32 quantizers. */
+  readonly ggml: boolean;
 }
 
 const cache = new Map<string, Program>();
@@ -46,7 +48,8 @@ function exactF32Bits(v: number, what: string): number {
 /** Derive (and cache) the program of `format` under `preset`. */
 export function programOf(format: Format, preset: Preset): Program {
   const el = storedElement(format, preset);
-  const key = `${format.name}|${el.name}`;
+  const ggml = preset === 'ggml' && format.family === 'ggml';
+  const key = `${format.name}|${el.name}${ggml ? '|ggml' : ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const scheme = format.scheme;
@@ -77,6 +80,7 @@ export function programOf(format: Format, preset: Preset): Program {
     tensorScale: format.tensorScale,
     scaleNanCode: scaleEl && scaleEl.kind === 'float' && scaleEl.nan !== 'none' ? encodeElement(scaleEl, NaN, 'rne') : 0,
     scaleCodeBits: scheme === 'pow2' ? 8 : scheme === 'scaled' ? scaleBytes(scaleEl) * 8 : 0,
+    ggml,
   });
   cache.set(key, p);
   return p;

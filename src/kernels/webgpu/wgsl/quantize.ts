@@ -7,7 +7,8 @@
 // - general: any axis, partial blocks in every row and blocks of any size: block statistics by
 //   atomics, one thread per block for the scale, then encoding and packing kernels.
 import { FAST_ROUND_WGSL, LEAN_MISS, decoderWgsl, encoderWgsl, fastEncoderWgsl, i32, leanEncoderWgsl, u32 } from './element.js';
-import { ENCODE_ERROR, NUMERIC_WGSL } from './numeric.js';
+import { ggmlPow2Wgsl, ggmlScaledWgsl } from './ggml.js';
+import { ENCODE_ERROR, NUMERIC_WGSL, WIDE_WGSL } from './numeric.js';
 import type { Program } from './program.js';
 import { Q_PARAMS } from './uniforms.js';
 
@@ -42,11 +43,12 @@ fn bs_pack(b: BS) -> vec4<u32> { return vec4<u32>(b.code, b.p, bitcast<u32>(b.eb
 fn bs_unpack(v: vec4<u32>) -> BS { return BS(v.x, v.y, bitcast<i32>(v.z), v.w); }
 `);
   if (p.scheme === 'pow2') {
+    if (p.ggml) parts.push(ggmlPow2Wgsl(p));
     parts.push(pow2Wgsl(p));
     const lean = leanEncoderWgsl(p);
     if (lean) parts.push(lean);
   }
-  else if (p.scheme === 'scaled') parts.push(scaledWgsl(p));
+  else if (p.scheme === 'scaled') parts.push(p.ggml ? ggmlScaledWgsl(p) : scaledWgsl(p));
   return parts.join('\n');
 }
 
@@ -73,7 +75,7 @@ fn block_scale(key: u32) -> BS {
     return BS(u32(s + Q.smax), bitcast<u32>(s), 0, st);
   }
   let am = uf_from_bits(a);
-  var s = shared_exp(am, Q.scale_mode);
+  var s = ${p.ggml ? 'ggml_exp(a)' : 'shared_exp(am, Q.scale_mode)'};
   if (s > Q.smax) { return BS(nan_scale, 0u, 0, 2u); }
   s = max(s, -Q.smax);
   // microexponents count down from the block's effective exponent s + emax
@@ -91,7 +93,13 @@ fn tau_of(sub_abs: u32, b: BS) -> u32 {
 fn encode_in_block(xb: u32, b: BS, tau: u32, u: u32) -> u32 {
   if (b.state == 3u) { return enc_el(UF(xb >> 31u, 0u, 0, 0u), 0u, 0u); }
   if (b.state != 0u) { return ${u32(p.zeroCode)}; }
-  let d = i32(tau) - bitcast<i32>(b.p);
+${p.ggml ? '  return encode_ggml(xb, bitcast<i32>(b.p));' : POW2_ENCODE}
+}
+`;
+}
+
+/** The OCP / microxcaling element encode of a finite power-of-two block. */
+const POW2_ENCODE = `  let d = i32(tau) - bitcast<i32>(b.p);
   if (Q.micro == 1u) {
     // the emulator rounds the scaled value to float32 first, and its zeros are +0
     var x = uf_from_bits(xb);
@@ -100,16 +108,14 @@ fn encode_in_block(xb: u32, b: BS, tau: u32, u: u32) -> u32 {
     if (x.kind == 0u) { x.s = 0u; }
     return enc_el(x, Q.rounding, u);
   }
-  return enc_fast(xb, d, Q.rounding, u);
-}
-`;
-}
+  return enc_fast(xb, d, Q.rounding, u);`;
 
 function scaledWgsl(p: Program): string {
   const se = p.scaleElement!;
   const lines: string[] = [];
   lines.push(encoderWgsl('enc_scale', se, 'saturate'));
   lines.push(decoderWgsl('dec_scale', se));
+  if (p.scaleRule === 'minMax') return minMaxWgsl(p, lines);
   lines.push(`fn block_scale(key: u32) -> BS {`);
   lines.push(`  let a = key & 0x7fffffffu;`);
   lines.push(`  if (a >= 0x7f800000u) { return BS(${u32(p.scaleNanCode)}, 0x7fc00000u, 0, 2u); }`);
@@ -145,6 +151,54 @@ fn encode_in_block(xb: u32, b: BS, tau: u32, u: u32) -> u32 {
   return lines.join('\n');
 }
 
+/**
+ * The minMax rule (reference scaledBlock): d = float32(float64(float64(hi − lo) / elMax)), the
+ * block minimum as the offset, both stored in the scale element; each element encodes
+ * float32(float32(x − offset) / scale). The block's parameters keep the decoded offset's bits in
+ * `eblock`; non-finite blocks store NaN scale and offset codes and zero codes (state 2).
+ */
+function minMaxWgsl(p: Program, lines: string[]): string {
+  const nan = u32(p.scaleNanCode);
+  lines.push(WIDE_WGSL);
+  lines.push(`
+fn key_bits(k: u32) -> u32 { return select(~k, k ^ 0x80000000u, k >= 0x80000000u); }
+
+fn mm_scale(lo: u32, hi: u32, finite: bool) -> BS {
+  if (!finite) { return BS(${nan}, 0x7fc00000u, bitcast<i32>(0x7fc00000u), 2u); }
+  var d = 0u;
+  let diff = round53(add_w(w_from_uf(uf_from_bits(hi)), w_from_uf(uf_from_bits(lo ^ 0x80000000u))));
+  if (diff.kind == 1u) { d = w_to_f32(round53(div_w(diff, uf_from_bits(${u32(p.elMaxBits)})))); }`);
+  if (p.clampBits) {
+    lines.push(`  if (f32_key(d) < ${u32(keyOf(p.clampBits[0]))}) { d = ${u32(p.clampBits[0])}; }`);
+    lines.push(`  if (f32_key(d) > ${u32(keyOf(p.clampBits[1]))}) { d = ${u32(p.clampBits[1])}; }`);
+  }
+  lines.push(`  let code = enc_scale(uf_from_bits(d), 0u, 0u);
+  let off = uf_to_bits(dec_scale(enc_scale(uf_from_bits(lo), 0u, 0u)));
+  return BS(code, uf_to_bits(dec_scale(code)), bitcast<i32>(off), 0u);
+}
+
+// the offset's code again: encode ∘ decode is the identity on the non-NaN codes of a float element
+fn offset_code(b: BS) -> u32 {
+  if (b.state != 0u) { return ${nan}; }
+  return enc_scale(uf_from_bits(bitcast<u32>(b.eblock)), 0u, 0u);
+}
+
+fn tau_of(sub_abs: u32, b: BS) -> u32 { return 0u; }
+
+fn encode_in_block(xb: u32, b: BS, tau: u32, u: u32) -> u32 {
+  if (b.state != 0u) { return ${u32(p.zeroCode)}; }
+  let centred = w_to_f32(add_w(w_from_uf(uf_from_bits(xb)), w_from_uf(uf_from_bits(bitcast<u32>(b.eblock) ^ 0x80000000u))));
+  if ((b.p & 0x7fffffffu) == 0u) {
+    // a zero scale gives centred · 0
+    if ((centred & 0x7fffffffu) >= 0x7f800000u) { return enc_el(uf_nan(), Q.rounding, u); }
+    return enc_el(UF(centred >> 31u, 0u, 0, 0u), Q.rounding, u);
+  }
+  return enc_fast(div_f32(uf_from_bits(centred), uf_from_bits(b.p)), 0, Q.rounding, u);
+}
+`);
+  return lines.join('\n');
+}
+
 /** The order-preserving key `f32_key` computes, on the host. */
 function keyOf(bits: number): number {
   return (bits >>> 31 === 1 ? ~bits : bits ^ 0x80000000) >>> 0;
@@ -175,8 +229,11 @@ export interface FusedShape {
   readonly threadsPerBlock: number;
 }
 
-/** Choose a fused shape for blocks of `bs` elements, or null when the fused kernel cannot take them. */
-export function fusedShape(p: Program, bs: number): FusedShape | null {
+/**
+ * Choose a fused shape for blocks of `bs` elements, or null when the fused kernel cannot take them.
+ * `prefer` (elements per thread) is tried first where the block allows it.
+ */
+export function fusedShape(p: Program, bs: number, prefer?: number): FusedShape | null {
   const want = wordFill(p.codeBits);
   if (p.scheme === 'cast') return { elementsPerThread: want <= 16 ? Math.max(want, 4) : 4, threadsPerBlock: 1 };
   if (p.scheme === 'scaled' && p.scaleRule === 'minMax') return null;
@@ -185,11 +242,12 @@ export function fusedShape(p: Program, bs: number): FusedShape | null {
   // no barrier); larger blocks: T threads per block reduce through workgroup memory. Measured on an
   // H200 (MXFP8, 256 Mi values): 16 elements per thread (T = 2) beat 4 or 8 (T = 8, 4), and a
   // thread per 32-element block was slowest (register pressure).
-  if (bs <= MAX_THREAD_BLOCK && bs % k2 === 0 && isPow2(bs)) return { elementsPerThread: bs, threadsPerBlock: 1 };
+  if (bs <= MAX_THREAD_BLOCK && bs % k2 === 0 && isPow2(bs) && (prefer === undefined || prefer >= bs)) return { elementsPerThread: bs, threadsPerBlock: 1 };
   // 16 elements per thread where the block allows and the codes fill whole words (fastest on an
   // H200 for 32-element blocks); codes that straddle words are staged, with 4 elements per thread
   const first = (16 * p.codeBits) % 32 === 0 ? [16] : [];
-  const candidates = [...first, Math.max(want, 4), want, 4, 8, 2, 1].filter((e, i, a) => a.indexOf(e) === i && e <= 16);
+  const preferred = prefer !== undefined && isPow2(prefer) ? [prefer] : [];
+  const candidates = [...preferred, ...first, Math.max(want, 4), want, 4, 8, 2, 1].filter((e, i, a) => a.indexOf(e) === i && e <= 16);
   for (const e of candidates) {
     if (bs % e !== 0 || e % k2 !== 0) continue;
     const t = bs / e;
@@ -219,6 +277,8 @@ function wordFill(bits: number): number {
 /** The fused quantize kernel (entry point `main`). Bindings: 0 params, 1 input bits, 2 codes,
  * 3 scales (blocks), 4 microexponents (sub-blocks), 5 first error index (casts). */
 export function fusedQuantizeWgsl(p: Program, shape: FusedShape): string {
+  // the block key below is one maximum; the minMax rule needs min, max and the first zero's sign
+  if (p.scaleRule === 'minMax') throw new RangeError('the fused kernel does not take the minMax rule; use the general kernels');
   const E = shape.elementsPerThread;
   const T = shape.threadsPerBlock;
   const CB = p.codeBits;
@@ -265,7 +325,7 @@ export function fusedQuantizeWgsl(p: Program, shape: FusedShape): string {
   for (const k of ks) b.push(`    if (base + ${u32(k)} >= Q.n) { xv[${k}] = 0u; }`);
   b.push(`  }`);
   b.push(`  var cv: array<u32, ${E}>;`);
-  const lean = leanEncoderWgsl(p) !== null && p.scheme !== 'scaled';
+  const lean = leanEncoderWgsl(p) !== null && p.scheme !== 'scaled' && !p.ggml;
   let leanCond = 'false';
   let leanArg = (_k: number) => '0';
   if (blocks) {
@@ -436,6 +496,7 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
 
 /** Block maxima (and sub-block maxima) by atomics. Bindings: 1 input, 2 block keys, 3 sub maxima. */
 export function statsWgsl(p: Program): string {
+  if (p.scaleRule === 'minMax') return minMaxStatsWgsl(p);
   const sub = p.subBlock;
   return `${generalHead(p)}
 @group(0) @binding(1) var<storage, read> xin: array<u32>;
@@ -460,6 +521,53 @@ ${THREAD_HEAD}
     ${sub ? `if (a0 < 0x7f800000u && a0 != 0u) { atomicMax(&smax[loc.x * Q.sbpr + loc.y / ${u32(sub.size)}], a0); }` : ''}
   }
   if (cur != 0xffffffffu && ka != 0u) { atomicMax(&bkey[cur], ka); }
+}
+`;
+}
+
+/** minMax rule: four words per block, by atomicMax: ~(smallest key), largest key (finite values,
+ * −0 counted as +0), 1 when a value is ±∞/NaN, and ~((position << 1) | sign) of the first zero
+ * (the sign of a zero minimum). Bindings: 1 input, 2 block statistics. */
+function minMaxStatsWgsl(p: Program): string {
+  const flush = `if (cur != 0xffffffffu) {
+      if (kmin != 0xffffffffu) { atomicMax(&bst[cur * 4u], ~kmin); atomicMax(&bst[cur * 4u + 1u], kmax); }
+      if (bad) { atomicMax(&bst[cur * 4u + 2u], 1u); }
+      if (zf != 0u) { atomicMax(&bst[cur * 4u + 3u], zf); }
+    }`;
+  return `${generalHead(p)}
+@group(0) @binding(1) var<storage, read> xin: array<u32>;
+@group(0) @binding(2) var<storage, read_write> bst: array<atomic<u32>>;
+${THREAD_HEAD}
+  var cur = 0xffffffffu;
+  var kmin = 0xffffffffu;
+  var kmax = 0u;
+  var bad = false;
+  var zf = 0u;
+  for (var k = 0u; k < ${u32(GENERAL_PER_THREAD)}; k = k + 1u) {
+    let fl = t * ${u32(GENERAL_PER_THREAD)} + k;
+    if (fl >= Q.n) { break; }
+    let loc = locate(Q.flat_base + fl);
+    let blk = loc.x * Q.bpr + loc.y / Q.bs;
+    if (blk != cur) {
+      ${flush}
+      cur = blk;
+      kmin = 0xffffffffu;
+      kmax = 0u;
+      bad = false;
+      zf = 0u;
+    }
+    let v = xin[fl];
+    let a = v & 0x7fffffffu;
+    if (a >= 0x7f800000u) {
+      bad = true;
+    } else {
+      let key = f32_key(select(v, 0u, a == 0u));
+      kmin = min(kmin, key);
+      kmax = max(kmax, key);
+      if (a == 0u) { zf = max(zf, ~(((loc.y % Q.bs) << 1u) | (v >> 31u))); }
+    }
+  }
+  ${flush}
 }
 `;
 }
@@ -491,6 +599,18 @@ ${THREAD_HEAD}
 /** One thread per block: the block scale from its statistics. Bindings: 1 block keys, 2 params
  * (vec4 per block), 3 first keys (signedMax). */
 export function finalizeWgsl(p: Program): string {
+  if (p.scaleRule === 'minMax') {
+    return `${generalHead(p)}
+@group(0) @binding(1) var<storage, read> bst: array<u32>;
+@group(0) @binding(2) var<storage, read_write> params: array<vec4<u32>>;
+${THREAD_HEAD}
+  if (t >= Q.n_blocks) { return; }
+  var lo = key_bits(~bst[t * 4u]);
+  if (lo == 0u) { lo = ((~bst[t * 4u + 3u]) & 1u) << 31u; }
+  params[t] = bs_pack(mm_scale(lo, key_bits(bst[t * 4u + 1u]), bst[t * 4u + 2u] == 0u));
+}
+`;
+  }
   const signed = p.scaleRule === 'signedMax';
   return `${generalHead(p)}
 @group(0) @binding(1) var<storage, read> bkey: array<u32>;
@@ -547,22 +667,31 @@ ${THREAD_HEAD}
 `;
 }
 
-/** Pack the scale codes of params into u32 words. Bindings: 1 params, 2 scales. */
+/** Pack the scale codes of params into u32 words (and, for the minMax rule, the offset codes).
+ * Bindings: 1 params, 2 scales, 3 offsets. */
 export function packScalesWgsl(p: Program): string {
   const sb = p.scaleCodeBits;
   const spw = 32 / sb;
+  const minMax = p.scaleRule === 'minMax';
   const lines: string[] = [];
   for (let i = 0; i < spw; i++) {
-    lines.push(`  if (t * ${u32(spw)} + ${u32(i)} < Q.n_blocks) { word = word | (params[t * ${u32(spw)} + ${u32(i)}].x << ${u32(i * sb)}); }`);
+    const at = `t * ${u32(spw)} + ${u32(i)}`;
+    lines.push(`  if (${at} < Q.n_blocks) {`);
+    lines.push(`    word = word | (params[${at}].x << ${u32(i * sb)});`);
+    if (minMax) lines.push(`    oword = oword | (offset_code(bs_unpack(params[${at}])) << ${u32(i * sb)});`);
+    lines.push(`  }`);
   }
   return `${generalHead(p)}
 @group(0) @binding(1) var<storage, read> params: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read_write> scales: array<u32>;
+${minMax ? '@group(0) @binding(3) var<storage, read_write> offsets: array<u32>;' : ''}
 ${THREAD_HEAD}
   if (t >= Q.scale_words) { return; }
   var word = 0u;
+  ${minMax ? 'var oword = 0u;' : ''}
 ${lines.join('\n')}
   scales[t] = word;
+  ${minMax ? 'offsets[t] = oword;' : ''}
 }
 `;
 }
