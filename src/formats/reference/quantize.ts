@@ -243,7 +243,7 @@ function scaledBlock(ctx: Ctx, len: number, pos: number, si: number): void {
     d = fround(signedMax / (el.kind === 'int' ? el.kMin * pow2(-el.fracBits) : -el.maxFinite));
   } else {
     if (len === 0) lo = hi = 0;
-    d = fround((hi - lo) / elMax); // the float64 difference of two float32 values is exact
+    d = fround((hi - lo) / elMax); // float64 difference and quotient, then float32 (the difference rounds when the exponents differ by more than 29)
     offset = lo;
   }
   if (format.scaleClamp) d = Math.min(Math.max(d, format.scaleClamp[0]), format.scaleClamp[1]);
