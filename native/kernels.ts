@@ -1333,6 +1333,11 @@ export function fromBlocked(src: usize, dst: usize, len: i32, inner: i32, o0: i3
 }
 
 /** Largest finite |x[i]| over [i0, i1) (NaN and ±Inf skipped), for NVFP4's default tensor scale. */
+/** Zero `len` bytes at `ptr` (the host's typed-array fill is slow on shared memory). */
+export function zeroBytes(ptr: usize, len: usize): void {
+  memory.fill(ptr, 0, len);
+}
+
 export function absmaxFinite(x: usize, i0: i32, i1: i32): f64 {
   let amax: f64 = 0;
   for (let i = i0; i < i1; i++) {

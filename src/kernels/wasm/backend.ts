@@ -180,6 +180,7 @@ class Engine {
   private async recover(): Promise<void> {
     this.heap.reset();
     this.kernels = await instantiate(this.module, this.heap.memory);
+    this.heap.useKernels(this.kernels);
   }
 
   private async guarded<T>(fn: () => Promise<T>): Promise<T> {
@@ -598,7 +599,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const memory = newMemory(shared);
   const kernels = await instantiate(module, memory);
   const pool = threads > 1 ? await WorkerPool.create(threads - 1, module, memory) : null;
-  const engine = new Engine(kernels, module, new Heap(memory), pool, minParallelWork ?? 65536);
+  const heap = new Heap(memory);
+  heap.useKernels(kernels);
+  const engine = new Engine(kernels, module, heap, pool, minParallelWork ?? 65536);
   notes.push(`${simd ? 'SIMD' : 'scalar'} build, ${shared ? 'shared' : 'private'} memory`);
   notes.push(
     'every format, option and op runs in WASM; the reference is called only for empty tensors and, after the kernel reports an unencodable input, to throw the core’s exact error',

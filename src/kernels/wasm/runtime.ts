@@ -35,6 +35,7 @@ export interface KernelExports {
   toBlocked(src: number, dst: number, len: number, inner: number, o0: number, o1: number): void;
   fromBlocked(src: number, dst: number, len: number, inner: number, o0: number, o1: number): void;
   absmaxFinite(x: number, i0: number, i1: number): number;
+  zeroBytes(ptr: number, len: number): void;
   matmulRange(P: number, a: number, m: number, K: number, N: number, y: number, dense: number, scratch: number, n0: number, n1: number): void;
   gemmRange(a: number, m: number, K: number, N: number, w: number, y: number, y64: number, n0: number, n1: number): void;
 }
@@ -116,7 +117,20 @@ export class Heap {
   private persistentEnd = HEAP_BASE;
   private cursor = HEAP_BASE;
 
+  /** Zero-fill through the module (memory.fill), much faster than TypedArray.fill on shared memory. */
+  private zero: ((ptr: number, len: number) => void) | null = null;
+
   constructor(readonly memory: WasmMemory) {}
+
+  /** Use `kernels.zeroBytes` for zero-filled allocations (again after a re-instantiation). */
+  useKernels(kernels: KernelExports): void {
+    this.zero = kernels.zeroBytes;
+  }
+
+  private fill0(p: number, bytes: number): void {
+    if (this.zero) this.zero(p, bytes);
+    else new Uint8Array(this.memory.buffer, p, bytes).fill(0);
+  }
 
   private pinning = false;
 
@@ -134,14 +148,14 @@ export class Heap {
   alloc(bytes: number, dirty = false): number {
     if (this.pinning) {
       const q = this.persist(bytes);
-      if (!dirty) new Uint8Array(this.memory.buffer, q, bytes + 16).fill(0);
+      if (!dirty) this.fill0(q, bytes + 16);
       return q;
     }
     const p = (this.cursor + 15) & ~15;
     const end = p + bytes + 16;
     this.ensure(end);
     this.cursor = end;
-    if (!dirty) new Uint8Array(this.memory.buffer, p, bytes + 16).fill(0);
+    if (!dirty) this.fill0(p, bytes + 16);
     return p;
   }
 
