@@ -36,9 +36,7 @@ import {
   serializedSize,
   signSymmetric,
   type Implementation,
-  type QuantizeCase,
 } from '../../src/testing/index.js';
-import { blockMap } from '../../src/testing/blocks.js';
 
 const RUNS = 100;
 const ref = referenceBackend;

@@ -15,6 +15,7 @@ import {
   type QuantizeOptions,
 } from '../../../src/index.js';
 import { createWebGPUBackend, WebGPUError, type WebGPUBackend } from '../../../src/kernels/webgpu/index.js';
+import { compareWithReference, sameF32 } from './compare.js';
 import { probeGpu } from './gpu-env.js';
 import { rng } from '../../helpers/random.js';
 
@@ -37,38 +38,9 @@ function input(n: number, seed: number, finite = false): Float32Array {
   return x;
 }
 
-function sameF32(got: Float32Array, want: Float32Array): string | null {
-  if (got.length !== want.length) return `length ${got.length}, want ${want.length}`;
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < g.length; i++) {
-    if (g[i] !== w[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) return `[${i}]: got ${got[i]}, want ${want[i]}`;
-  }
-  return null;
-}
 
-function sameBytes(what: string, got: ArrayLike<number>, want: ArrayLike<number>): string | null {
-  if (got.length !== want.length) return `${what}: length ${got.length}, want ${want.length}`;
-  for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) return `${what}[${i}]: got ${got[i]}, want ${want[i]}`;
-  return null;
-}
 
-/** Quantize, dequantize and fake-quantize on the backend; compare each with the reference bit for bit. */
-async function compare(b: WebGPUBackend, x: Float32Array, format: string, opts: QuantizeOptions): Promise<string[]> {
-  const where = `${format} ${JSON.stringify(opts)}`;
-  const qr = quantize(x, format, opts);
-  const qg = await b.quantize(x, format, opts);
-  const bad = [
-    sameBytes('codes', qg.codes, qr.codes),
-    sameBytes('scales', qg.scales, qr.scales),
-    sameBytes('subScales', qg.subScales, qr.subScales),
-    sameBytes('offsets', qg.offsets, qr.offsets),
-    Object.is(qg.tensorScale, qr.tensorScale) ? null : `tensorScale ${qg.tensorScale}, want ${qr.tensorScale}`,
-  ];
-  const dr = dequantize(qr);
-  bad.push(sameF32(await b.dequantize(qr), dr), sameF32(await b.fakeQuantize(x, format, opts), dr));
-  return bad.filter((s): s is string => s !== null).map((s) => `${where}: ${s}`);
-}
+const compare = compareWithReference;
 
 if (env.gpu === null) {
   describe('webgpu backend', () => {

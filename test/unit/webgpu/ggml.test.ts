@@ -4,13 +4,14 @@
 // overflow, scales past FP16, UE4M3's half-up rounding and caps, and float32 log2 rounding up to the
 // next exponent. Skips the GPU part visibly without an adapter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dequantize, getFormat, quantize, type QuantizeOptions } from '../../../src/index.js';
+import { getFormat, type QuantizeOptions } from '../../../src/index.js';
 import { resolveOptions } from '../../../src/formats/options.js';
 import { fallbackReason } from '../../../src/kernels/webgpu/backend.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../../../src/kernels/webgpu/index.js';
 import { ggmlLog2Thresholds } from '../../../src/kernels/webgpu/wgsl/ggml.js';
 import { programOf } from '../../../src/kernels/webgpu/wgsl/program.js';
 import { rng } from '../../helpers/random.js';
+import { compareWithReference } from './compare.js';
 import { probeGpu } from './gpu-env.js';
 
 const env = await probeGpu();
@@ -20,35 +21,11 @@ const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 const fromBits = (b: number) => ((u32[0] = b), f32[0]!);
 
-function sameF32(got: Float32Array, want: Float32Array): string | null {
-  if (got.length !== want.length) return `length ${got.length}, want ${want.length}`;
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < g.length; i++) {
-    if (g[i] !== w[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) return `[${i}]: got ${got[i]}, want ${want[i]}`;
-  }
-  return null;
-}
 
-function sameArray(what: string, got: ArrayLike<number>, want: ArrayLike<number>): string | null {
-  if (got.length !== want.length) return `${what}: length ${got.length}, want ${want.length}`;
-  for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) return `${what}[${i}]: got ${got[i]}, want ${want[i]}`;
-  return null;
-}
 
-async function compare(b: WebGPUBackend, x: Float32Array, format: string, opts: QuantizeOptions): Promise<string[]> {
-  const o = { ...opts, preset: 'ggml' as const };
-  const qr = quantize(x, format, o);
-  const qg = await b.quantize(x, format, o);
-  const dr = dequantize(qr);
-  const bad = [
-    sameArray('codes', qg.codes, qr.codes),
-    sameArray('scales', qg.scales, qr.scales),
-    sameArray('offsets', qg.offsets, qr.offsets),
-    sameF32(await b.dequantize(qr), dr),
-    sameF32(await b.fakeQuantize(x, format, o), dr),
-  ];
-  return bad.filter((s): s is string => s !== null).map((s) => `${format} ${JSON.stringify({ ...opts, shape: undefined })}: ${s}`);
+/** The reference comparison under preset "ggml". */
+function compare(b: WebGPUBackend, x: Float32Array, format: string, opts: QuantizeOptions): Promise<string[]> {
+  return compareWithReference(b, x, format, { ...opts, preset: 'ggml' });
 }
 
 /** One block per entry: `scale` times a fixed pattern of `width` values, with extra rows of specials. */

@@ -10,46 +10,16 @@ import { createWebGPUBackend, type GpuDevice, type WebGPUBackend } from '../../.
 import { NUMERIC_WGSL, WIDE_WGSL } from '../../../src/kernels/webgpu/wgsl/numeric.js';
 import { programOf } from '../../../src/kernels/webgpu/wgsl/program.js';
 import { rng } from '../../helpers/random.js';
+import { compareWithReference, sameF32 } from './compare.js';
 import { probeGpu } from './gpu-env.js';
 
 const env = await probeGpu();
 const f = Math.fround;
 const MIN_MAX = ['int8_rowwise_affine', 'int4_rowwise_affine', 'q4_1', 'q5_1'];
 
-function bitsOf(x: Float32Array): Uint32Array {
-  return new Uint32Array(x.buffer, x.byteOffset, x.length);
-}
 
-function sameF32(got: Float32Array, want: Float32Array): string | null {
-  if (got.length !== want.length) return `length ${got.length}, want ${want.length}`;
-  const g = bitsOf(got);
-  const w = bitsOf(want);
-  for (let i = 0; i < g.length; i++) {
-    if (g[i] !== w[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) return `[${i}]: got ${got[i]}, want ${want[i]}`;
-  }
-  return null;
-}
 
-function sameArray(what: string, got: ArrayLike<number>, want: ArrayLike<number>): string | null {
-  if (got.length !== want.length) return `${what}: length ${got.length}, want ${want.length}`;
-  for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) return `${what}[${i}]: got ${got[i]}, want ${want[i]}`;
-  return null;
-}
-
-/** Quantize, dequantize and fake-quantize on the GPU against the reference, offsets included. */
-async function compare(b: WebGPUBackend, x: Float32Array, format: string, opts: QuantizeOptions): Promise<string[]> {
-  const qr = quantize(x, format, opts);
-  const qg = await b.quantize(x, format, opts);
-  const dr = dequantize(qr);
-  const bad = [
-    sameArray('codes', qg.codes, qr.codes),
-    sameArray('scales', qg.scales, qr.scales),
-    sameArray('offsets', qg.offsets, qr.offsets),
-    sameF32(await b.dequantize(qr), dr),
-    sameF32(await b.fakeQuantize(x, format, opts), dr),
-  ];
-  return bad.filter((s): s is string => s !== null).map((s) => `${format} ${JSON.stringify({ ...opts, shape: undefined })}: ${s}`);
-}
+const compare = compareWithReference;
 
 /**
  * Float32 pairs (hi, lo, correctly rounded quotient) whose reference scale float32(float64(float64(hi − lo) / 255)) differs from

@@ -76,7 +76,6 @@ function floatEncoder(name: string, el: FloatElement, overflow: OverflowPolicy):
 }
 
 function intEncoder(name: string, el: IntElement): string {
-  const half = 2 ** (el.bits - 1);
   const lines: string[] = [];
   lines.push(`fn ${name}(x: UF, mode: u32, u: u32) -> u32 {`);
   lines.push(`  if (x.kind == 3u) { return ${u32(ENCODE_ERROR)}; }`);
