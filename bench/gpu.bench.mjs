@@ -15,24 +15,47 @@ import { pathToFileURL } from 'node:url';
 const MI = 2 ** 20;
 const SIZES = (process.env.GPU_BENCH_SIZES ?? '1,4,16,64,256').split(',').map((s) => Number(s) * MI);
 const FORMATS = (process.env.GPU_BENCH_FORMATS ?? 'mxfp8_e4m3,mxfp4,mx9,nvfp4,mxfp6_e3m2,bf16').split(',');
-const MATMUL_SIZES = (process.env.GPU_BENCH_MATMUL ?? '4096,8192').split(',').map(Number);
+const MATMUL_SIZES = (process.env.GPU_BENCH_MATMUL ?? '4096,8192').split(',').filter(Boolean).map(Number);
 const MATMUL_FORMATS = ['mxfp8_e4m3', 'mxfp4'];
+/** Formats only checked bit for bit on the device (every timed format is checked too). */
+const VERIFY_ONLY = (process.env.GPU_BENCH_VERIFY ?? 'mxfp6_e2m3,mxint8,mx6,mx4,msfp12,q8_0,q4_0,q4_1,q5_0,q5_1,int8_rowwise_affine,int4_rowwise_affine,fp8_e4m3_rowwise,' +
+    'q8_0@ggml,q4_0@ggml,q4_1@ggml,q5_0@ggml,q5_1@ggml,ggml_mxfp4@ggml,ggml_nvfp4@ggml,mxfp8_e4m3@microxcaling,nvfp4@torchao')
+  .split(',')
+  .filter(Boolean);
 /** Seconds of timed work per measurement (after warm-up), and repeated measurements kept (best). */
-const TARGET_S = 0.25;
-const TRIALS = 3;
+const TARGET_S = 0.1;
+/** Most runs recorded in one submission. */
+const MAX_REPS = 4000;
+/** Elements per thread of the fused quantize kernel (default: the backend's choice). */
+const EPT = process.env.GPU_BENCH_EPT ? Number(process.env.GPU_BENCH_EPT) : undefined;
+const TRIALS = 5;
 
 function log(...a) {
   console.error(...a);
 }
 
-/** Best rate over TRIALS timed runs of enough repetitions to last TARGET_S. */
+/**
+ * Seconds per run: the fastest of TRIALS submissions of 2r runs minus the fastest of TRIALS of r
+ * runs, divided by r, so the fixed cost of a submission (submit, completion callback) drops out and
+ * what remains is the device time per run (minimums, because interruptions only add time); r is
+ * chosen so that r runs last about TARGET_S.
+ */
 async function measure(op) {
   await op.run(2);
   const once = Math.max(await op.run(1), 1e-6);
-  const reps = Math.max(3, Math.min(500, Math.ceil(TARGET_S / once)));
-  let best = Infinity;
-  for (let t = 0; t < TRIALS; t++) best = Math.min(best, (await op.run(reps)) / reps);
+  const probe = await op.run(64);
+  const perRun = Math.max((probe - once) / 63, 1e-7);
+  const reps = Math.max(8, Math.min(MAX_REPS, Math.ceil(TARGET_S / perRun)));
+  let t1 = Infinity;
+  let t2 = Infinity;
+  for (let t = 0; t < TRIALS; t++) {
+    t1 = Math.min(t1, await op.run(reps));
+    t2 = Math.min(t2, await op.run(2 * reps));
+  }
+  const best = t2 > t1 ? (t2 - t1) / reps : t2 / (2 * reps);
+  const fixed = Math.max(0, t1 - best * reps);
   return {
+    submissionOverheadSeconds: fixed,
     seconds: best,
     reps,
     gbps: (op.bytesRead + op.bytesWritten) / best / 1e9,
@@ -71,19 +94,32 @@ function equalF32(a, b) {
 }
 
 /** Bit-exactness of the device's quantize/dequantize against the reference on 1 Mi values. */
-async function verify(backend, core, format) {
+async function verify(backend, core, entry) {
+  const [format, preset] = entry.split('@');
+  const opts = preset ? { preset } : undefined;
   const x = random(MI, 12345);
   for (let i = 0; i < 64; i++) x[(i * 16411) % MI] = [NaN, Infinity, -0, 1e-45, 3e38, -(2 ** -130)][i % 6];
-  const qr = core.quantize(x, format);
-  const qg = await backend.quantize(x, format);
+  let qr;
+  try {
+    qr = core.quantize(x, format, opts);
+  } catch (e) {
+    // the reference rejects this input for the format: the device must reject it alike
+    return backend.quantize(x, format, opts).then(
+      () => false,
+      (g) => g.message === e.message,
+    );
+  }
+  const qg = await backend.quantize(x, format, opts);
   const dr = core.dequantize(qr);
+  const bytes = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   return (
     equalBytes(qg.codes, qr.codes) &&
-    equalBytes(qg.scales, qr.scales) &&
+    equalBytes(bytes(qg.scales), bytes(qr.scales)) &&
+    equalBytes(bytes(qg.offsets), bytes(qr.offsets)) &&
     equalBytes(qg.subScales, qr.subScales) &&
     Object.is(qg.tensorScale, qr.tensorScale) &&
     equalF32(await backend.dequantize(qr), dr) &&
-    equalF32(await backend.fakeQuantize(x, format), dr)
+    equalF32(await backend.fakeQuantize(x, format, opts), dr)
   );
 }
 
@@ -94,7 +130,7 @@ export async function run() {
   try {
     core = await import('../dist/index.js');
     const { createWebGPUBackend } = await import('../dist/kernels/webgpu/index.js');
-    backend = await createWebGPUBackend();
+    backend = await createWebGPUBackend(EPT ? { fusedElementsPerThread: EPT } : {});
   } catch (e) {
     console.log(`gpu bench skipped: ${e.message}`);
     return;
@@ -103,7 +139,7 @@ export async function run() {
   log(device);
   const results = { date: new Date().toISOString(), node: process.version, device, adapter: backend.adapterInfo, verified: {}, copy: [], ops: [], matmul: [] };
 
-  for (const f of FORMATS) {
+  for (const f of [...FORMATS, ...VERIFY_ONLY.filter((v) => !FORMATS.includes(v))]) {
     results.verified[f] = await verify(backend, core, f);
     log(`verify ${f}: ${results.verified[f] ? 'bit-exact' : 'MISMATCH'}`);
   }

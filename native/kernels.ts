@@ -1594,6 +1594,7 @@ function gemvIntPair(J: Job, ar: usize, K: i32, n: i32, tab: v128, bias: i32, na
       const e1h = i16x8.extend_high_i8x16_s(e1);
       const o1l = i16x8.extend_low_i8x16_s(o1);
       const o1h = i16x8.extend_high_i8x16_s(o1);
+      // four quarters written out: a loop over them with a lane selector measured slower
       let ae = v128.load(ap);
       let ao = v128.load(ap, 64);
       let pe0 = f32x4.mul(i8ToF32(e0l, false), ae);
