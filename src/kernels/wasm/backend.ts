@@ -385,8 +385,8 @@ class Engine {
   /** Quantize into the job's buffers; on an unencodable input the reference is run to throw its error. */
   private async quantizeInto(job: PlacedJob, x: Float32Array, format: Format, opts: QuantizeOptions | undefined): Promise<void> {
     await this.loadInput(job, x);
-    // a cast costs a few instructions per element, less than handing half of it to a worker
-    // (measured: fp16/bf16 at 1 Mi elements ran slower on two threads than on one)
+    // a cast costs a few instructions per element: below 4 Mi elements, handing half of it to a
+    // worker saved no time (fp16/bf16 at 1 Mi measured about even)
     const work = format.scheme === 'cast' ? job.spec.layout.n / CAST_WORK_DIVISOR : job.spec.layout.n;
     const cuts = this.split(job.units, work, (u) => this.byteAligned(job, u));
     const bad = await this.runRanges('quantizeRange', cuts, (lo, hi) => [job.P, lo, hi]);
