@@ -518,7 +518,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
   }
 
   /** Whether dequantize and matmul decode `q` in the shader: {@link gpuDecodable}, plus minMax
-   * tensors (which need the offsets binding the prepared kernels do not bind). */
+   * tensors (decoded with their offsets bound). */
   private decodesOnGpu(q: QuantizedTensor): boolean {
     if (this.gpuDecodable(q)) return true;
     if (q.format.scaleRule !== 'minMax' || q.length === 0 || !minMaxOnGpu(q.format)) return false;
@@ -806,7 +806,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
   private async prepareMatmul(w: QuantizedTensor, m: number): Promise<PreparedOp> {
     if (!(w instanceof QuantizedTensor) || w.shape.length !== 2) throw new ShapeError('prepareMatmul: w must be a QuantizedTensor of shape [N, K]');
     const [N, K] = w.shape as [number, number];
-    if (!this.gpuDecodable(w)) throw new OptionError(`prepareMatmul: ${w.format.name} weights are decoded on the CPU`);
+    if (!this.decodesOnGpu(w)) throw new OptionError(`prepareMatmul: ${w.format.name} weights are decoded on the CPU`);
     const p = programOf(w.format, w.options.preset);
     const pipe = await this.rt.pipeline(`matmul|${p.key}`, () => matmulWgsl(p));
     const fill = await this.rt.pipeline('fill', () => FILL_WGSL);
@@ -818,21 +818,23 @@ class WebGPUBackendImpl implements WebGPUBackend {
     if (scales) device.queue.writeBuffer(scales, 0, padded(new Uint8Array(w.scales.buffer, w.scales.byteOffset, w.scales.byteLength)));
     const subs = p.subBlock ? make(w.subScales.byteLength) : null;
     if (subs) device.queue.writeBuffer(subs, 0, padded(w.subScales));
+    const offsets = p.scaleRule === 'minMax' ? make(w.offsets.byteLength) : null;
+    if (offsets) device.queue.writeBuffer(offsets, 0, padded(new Uint8Array(w.offsets.buffer, w.offsets.byteOffset, w.offsets.byteLength)));
     const ab = make(m * K * 4);
     const yb = make(m * N * 4);
     const sub = this.rt.begin();
     const g = this.rt.grid(Math.ceil((m * K) / WG));
     sub.dispatch(fill, [sub.uniform(Q_PARAMS.pack({ n: m * K, wgx: g.x, n_wg: Math.ceil((m * K) / WG) })), ab], g);
     await sub.finish();
-    const record = (s: Submission) => this.recordMatmul(s, pipe, w, { codes, scales, subs }, ab, yb, m, N, K);
+    const record = (s: Submission) => this.recordMatmul(s, pipe, w, { codes, scales, subs, offsets }, ab, yb, m, N, K);
     return {
       label: `matmul ${w.format.name} ${m}x${N}x${K}`,
-      bytesRead: m * K * 4 + w.codes.byteLength + w.scales.byteLength,
+      bytesRead: m * K * 4 + w.codes.byteLength + w.scales.byteLength + w.offsets.byteLength,
       bytesWritten: m * N * 4,
       flops: 2 * m * N * K,
       run: (times = 1) => this.timed(times, record),
       dispose: () => {
-        for (const b of [codes, scales, subs, ab, yb]) b?.destroy();
+        for (const b of [codes, scales, subs, offsets, ab, yb]) b?.destroy();
       },
     };
   }

@@ -273,6 +273,12 @@ describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => 
       const mm = await b.kernels.prepareMatmul(w, 64);
       expect(mm.flops).toBe(2 * 64 * 64 * 64);
       expect(await mm.run(1)).toBeGreaterThan(0);
+      // minMax weights bind their offsets too
+      const w41 = quantize(Float32Array.from({ length: 64 * 64 }, (_, i) => Math.sin(i)), 'q4_1', { shape: [64, 64] });
+      const mm41 = await b.kernels.prepareMatmul(w41, 8);
+      expect(mm41.bytesRead).toBe(8 * 64 * 4 + w41.codes.byteLength + w41.scales.byteLength + w41.offsets.byteLength);
+      expect(await mm41.run(2)).toBeGreaterThan(0);
+      mm41.dispose();
       const c = await b.kernels.prepareCopy(n * 4);
       expect(c.bytesRead + c.bytesWritten).toBe(2 * n * 4);
       expect(await c.run(2)).toBeGreaterThan(0);
