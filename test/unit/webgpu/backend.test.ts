@@ -106,6 +106,11 @@ describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => 
       ['nvfp4', {}],
       ['fp16', { rounding: 'stochastic', seed: 3 }],
       ['mx6', { shape: [1000, 50], axis: 0 }],
+      ['q4_1', { shape: [500, 96] }],
+      ['int8_rowwise_affine', { shape: [250, 200], axis: 0 }],
+      ['q5_1', { shape: [500, 96], preset: 'ggml' }],
+      ['q4_0', { shape: [400, 128], preset: 'ggml' }],
+      ['ggml_nvfp4', { shape: [400, 128], preset: 'ggml' }],
     ];
     for (const [format, opts] of cases) {
       const len = opts.shape ? opts.shape.reduce((a, c) => a * c, 1) : n;
