@@ -1,11 +1,13 @@
 // WebGPU throughput against the built package (dist/): quantize (packed output) and dequantize in
 // GB/s of bytes read + written, next to two copies of the input measured in the same run (the
 // queue's copyBufferToBuffer, and a WGSL kernel moving one vec4 per thread), for 1 Mi…256 Mi
-// elements; matmul TFLOP/s for 4096³ and 8192³ with MXFP8 and MXFP4 weights. Every format is first
-// checked bit for bit against the reference codec on 1 Mi random values with special values.
+// elements; matmul TFLOP/s for 4096³ and 8192³ with MXFP8 and MXFP4 weights. Every timed format,
+// and more formats and presets (GPU_BENCH_VERIFY, entries "format@preset"), is first checked bit
+// for bit against the reference codec on 1 Mi random values with special values.
 //
 //   node bench/gpu.bench.mjs            (needs `npm run build` and the `webgpu` package, or a browser)
 //   OUT=dir node bench/gpu.bench.mjs    also writes dir/gpu-results.json with every measurement
+//   GPU_BENCH_SIZES=1,4 GPU_BENCH_FORMATS=mxfp4 GPU_BENCH_MATMUL= GPU_BENCH_EPT=8   narrower runs
 //
 // On the lent H200: `bash .device/remote.sh node bench/gpu.bench.mjs` (see ../shared/device/README.md).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,13 +24,14 @@ const VERIFY_ONLY = (process.env.GPU_BENCH_VERIFY ?? 'mxfp6_e2m3,mxint8,mx6,mx4,
     'q8_0@ggml,q4_0@ggml,q4_1@ggml,q5_0@ggml,q5_1@ggml,ggml_mxfp4@ggml,ggml_nvfp4@ggml,mxfp8_e4m3@microxcaling,nvfp4@torchao')
   .split(',')
   .filter(Boolean);
-/** Seconds of timed work per measurement (after warm-up), and repeated measurements kept (best). */
+/** Seconds of device work in one submission of r runs (see measure). */
 const TARGET_S = 0.1;
 /** Most runs recorded in one submission. */
 const MAX_REPS = 4000;
+/** Submissions of r and of 2r runs per measurement (the fastest of each is kept). */
+const TRIALS = 5;
 /** Elements per thread of the fused quantize kernel (default: the backend's choice). */
 const EPT = process.env.GPU_BENCH_EPT ? Number(process.env.GPU_BENCH_EPT) : undefined;
-const TRIALS = 5;
 
 function log(...a) {
   console.error(...a);
