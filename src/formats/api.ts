@@ -18,7 +18,8 @@ export function getFormat(name: string): Format {
   return parseFormat(name);
 }
 
-function toFormat(format: string | Format): Format {
+/** A descriptor from a format name or a descriptor; OptionError otherwise (shared by the backends). */
+export function toFormat(format: string | Format): Format {
   if (typeof format === 'string') return parseFormat(format);
   if (format && typeof format === 'object' && typeof (format as Format).name === 'string' && (format as Format).element) {
     return format;
@@ -26,7 +27,8 @@ function toFormat(format: string | Format): Format {
   throw new OptionError(`format must be a format name or a descriptor from getFormat(); got ${String(format)}`);
 }
 
-function checkInput(x: unknown): Float32Array {
+/** The input as a Float32Array; OptionError naming what was passed otherwise (shared by the backends). */
+export function checkInput(x: unknown): Float32Array {
   if (!(x instanceof Float32Array)) {
     throw new OptionError(`input must be a Float32Array; got ${x === null ? 'null' : typeof x === 'object' ? x.constructor?.name : typeof x} (wrap numbers with new Float32Array(...))`);
   }

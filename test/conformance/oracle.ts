@@ -639,17 +639,8 @@ function encodeScale(el: ElementFormat, v: number, overflow: Overflow = 'saturat
   return encodeValue(el, v, 'rne', 0, overflow).value;
 }
 
-/**
- * Multiplicative-scale block (software formats, NVFP4, ggml types outside the ggml preset), as the
- * reference documents it: float32 steps, scale d from the block statistics, clamped, encoded with
- * RNE into the scale element; elements = RNE(x / (tensorScale·d)) saturated; affine rows subtract
- * their encoded minimum first.
- */
-function scaledBlock(format: Format, blk: Block, opts: OracleOptions, preset: string, tensorScale: number): number {
-  const el = format.element;
-  const scaleEl = format.scaleElement!;
-  const t = elementTable(el);
-  if (!blockIsFinite(blk)) return fillNaN(blk);
+/** Largest magnitude (and the first value reaching it, with its sign), minimum and maximum of a block. */
+function blockStats(blk: Block): { amax: number; signedMax: number; lo: number; hi: number } {
   let amax = 0;
   let signedMax = 0;
   let lo = Infinity;
@@ -663,6 +654,21 @@ function scaledBlock(format: Format, blk: Block, opts: OracleOptions, preset: st
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);
   }
+  return { amax, signedMax, lo, hi };
+}
+
+/**
+ * Multiplicative-scale block (software formats, NVFP4, ggml types outside the ggml preset), as the
+ * reference documents it: float32 steps, scale d from the block statistics, clamped, encoded with
+ * RNE into the scale element; elements = RNE(x / (tensorScale·d)) saturated; affine rows subtract
+ * their encoded minimum first.
+ */
+function scaledBlock(format: Format, blk: Block, opts: OracleOptions, preset: string, tensorScale: number): number {
+  const el = format.element;
+  const scaleEl = format.scaleElement!;
+  const t = elementTable(el);
+  if (!blockIsFinite(blk)) return fillNaN(blk);
+  const { amax, signedMax, lo, hi } = blockStats(blk);
   let d: number;
   let offset = 0;
   const rule = format.scaleRule!;
@@ -788,19 +794,7 @@ function ggmlIntBlock(format: Format, blk: Block): number {
   const el = format.element;
   const bits = el.bits;
   const levels = 2 ** bits;
-  let amax = 0;
-  let max = 0;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let j = 0; j < blk.len; j++) {
-    const v = blk.vals[j]!;
-    if (Math.abs(v) > amax) {
-      amax = Math.abs(v);
-      max = v;
-    }
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
+  const { amax, signedMax: max, lo, hi } = blockStats(blk);
   const fp16 = format.scaleElement!;
   const rule = format.scaleRule!;
   let d: number;

@@ -36,6 +36,7 @@ import {
   type ElementTable,
   type OracleOptions,
 } from './oracle.js';
+import { rng } from '../helpers/random.js';
 
 // ------------------------------------------------------------------------------- shared helpers
 
@@ -112,19 +113,6 @@ function bytesMismatch(what: string, got: ArrayLike<number>, want: ArrayLike<num
     if (got[i] !== want[i]) return [`${what}[${i}]: got ${got[i]}, want ${want[i]}`];
   }
   return [];
-}
-
-/** Deterministic xorshift32 generator. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
 }
 
 function shuffled<T extends { length: number; [i: number]: number }>(a: T, seed: number): T {

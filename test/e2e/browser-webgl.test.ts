@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QuantizeOptions } from '../../src/index.js';
-import { BLOCK_FORMATS, CAST_FORMATS, DELEGATED_FORMATS, type CaseSpec, type Report } from '../unit/webgl/compare.js';
+import { BLOCK_FORMATS, BLOCK_OPTION_SETS, CAST_FORMATS, DELEGATED_FORMATS, type CaseSpec, type Report } from '../unit/webgl/compare.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
@@ -76,19 +76,7 @@ function createIn(page: Page, name: string, opts: Record<string, unknown>): Prom
 const ROUNDED_CASTS = ['fp16', 'fp8_e4m3', 'int4', 'e8m0'];
 /** Option sets per format: every one on a float element, the element-side ones on an integer and a BDR format. */
 const OPTION_SETS: readonly [string, QuantizeOptions][] = [
-  ...(
-    [
-      { rounding: 'rna' },
-      { rounding: 'rtz' },
-      { rounding: 'stochastic', seed: 7 },
-      { scaleMode: 'ceil' },
-      { scaleMode: 'even' },
-      { scaleMode: 'rceil', scaleBits: 5 },
-      { flushSubnormalBlocks: true },
-      { preset: 'microxcaling' },
-      { blockSize: 0 },
-    ] as QuantizeOptions[]
-  ).map((o): [string, QuantizeOptions] => ['mxfp8_e4m3', o]),
+  ...BLOCK_OPTION_SETS.filter((o) => Object.keys(o).length > 0).map((o): [string, QuantizeOptions] => ['mxfp8_e4m3', o]),
   ['mxint8', { rounding: 'rtz' }],
   ['mxint8', { rounding: 'stochastic', seed: 2 }],
   ['mxint8', { preset: 'microxcaling' }],

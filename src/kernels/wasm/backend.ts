@@ -1,11 +1,10 @@
 // The WASM backend: validates like the core, lays a job out in linear memory, runs the kernels
 // on the calling thread and the worker pool, and copies results into the core's QuantizedTensor.
-import { quantize as referenceQuantize } from '../../formats/api.js';
+import { checkInput, quantize as referenceQuantize, toFormat } from '../../formats/api.js';
 import { pow2 } from '../../formats/bits.js';
 import { OptionError } from '../../formats/errors.js';
 import type { Format } from '../../formats/format.js';
 import { layoutOf } from '../../formats/layout.js';
-import { parseFormat } from '../../formats/names.js';
 import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from '../../formats/options.js';
 import { packedByteLength } from '../../formats/pack.js';
 import { QuantizedTensor, newScaleArray, scaleBytes, scaleElementOf, storedElement } from '../../formats/quantized.js';
@@ -47,24 +46,6 @@ const LANE_DEPTH = 32;
 export const WASM_MATMUL_BOUND = (LANE_DEPTH + 4) * 2 ** -24;
 
 const fround = Math.fround;
-
-// Same checks and messages as src/formats/api.ts, so errors are identical to the core's.
-function toFormat(format: string | Format): Format {
-  if (typeof format === 'string') return parseFormat(format);
-  if (format && typeof format === 'object' && typeof (format as Format).name === 'string' && (format as Format).element) {
-    return format;
-  }
-  throw new OptionError(`format must be a format name or a descriptor from getFormat(); got ${String(format)}`);
-}
-
-function checkInput(x: unknown): Float32Array {
-  if (!(x instanceof Float32Array)) {
-    throw new OptionError(
-      `input must be a Float32Array; got ${x === null ? 'null' : typeof x === 'object' ? x.constructor?.name : typeof x} (wrap numbers with new Float32Array(...))`,
-    );
-  }
-  return x;
-}
 
 interface Tables {
   lut: number;
@@ -441,14 +422,18 @@ class Engine {
 
   /** Place a QuantizedTensor's parts in memory for decoding. */
   private placeTensor(q: QuantizedTensor): PlacedJob {
-    const spec = this.spec(q.format, q.options, q.tensorScale);
-    const job = this.place(spec, { out: true, forDequantize: true });
+    const job = this.place(this.spec(q.format, q.options, q.tensorScale), { out: true, forDequantize: true });
+    this.paste(job, q);
+    return job;
+  }
+
+  /** Copy q's codes, scales, microexponents and offsets into the buffers of `job`. */
+  private paste(job: PlacedJob, q: QuantizedTensor): void {
     const h = this.heap;
     h.u8(job.buf.codes, q.codes.length).set(q.codes);
     pasteScales(h, job.buf.scales, q.scales);
     if (q.format.subBlock) h.u8(job.buf.subScales, q.subScales.length).set(q.subScales);
     if (q.format.scaleRule === 'minMax') pasteScales(h, job.buf.offsets, q.offsets);
-    return job;
   }
 
   /** w's parts in the persistent zone, uploaded on the first matmul with this tensor object. */
@@ -458,13 +443,8 @@ class Engine {
     const need = w.codes.length + w.scales.byteLength * 2 + w.subScales.length + 4096;
     if (this.heap.persistentBytes + need > WEIGHT_CACHE_BYTES) this.dropPersistent();
     const job = this.heap.persistently(() => {
-      const spec = this.spec(w.format, w.options, w.tensorScale);
-      const placed = this.place(spec, { forDequantize: true, forMatmul: true });
-      const h = this.heap;
-      h.u8(placed.buf.codes, w.codes.length).set(w.codes);
-      pasteScales(h, placed.buf.scales, w.scales);
-      if (w.format.subBlock) h.u8(placed.buf.subScales, w.subScales.length).set(w.subScales);
-      if (w.format.scaleRule === 'minMax') pasteScales(h, placed.buf.offsets, w.offsets);
+      const placed = this.place(this.spec(w.format, w.options, w.tensorScale), { forDequantize: true, forMatmul: true });
+      this.paste(placed, w);
       return placed;
     });
     this.weights.set(w, { job, codes: w.codes, scales: w.scales, subScales: w.subScales, offsets: w.offsets });

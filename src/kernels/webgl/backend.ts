@@ -1,12 +1,11 @@
 // The WebGL backend: gpu.js kernels for quantize, dequantize, fake-quantize and matmul. In WebGL2 the
 // kernels are native GLSL ES 3.00 integer code and equal the reference bit for bit; in WebGL1,
 // headless-gl and gpu.js's CPU mode the portable kernels run instead and are held to a stated bound.
-import { dequantize as referenceDequantize, quantize as referenceQuantize } from '../../formats/api.js';
+import { checkInput, dequantize as referenceDequantize, quantize as referenceQuantize, toFormat } from '../../formats/api.js';
 import type { ElementFormat } from '../../formats/element.js';
 import { OptionError } from '../../formats/errors.js';
 import type { Format } from '../../formats/format.js';
 import { flatIndex, layoutOf, type Layout } from '../../formats/layout.js';
-import { parseFormat } from '../../formats/names.js';
 import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from '../../formats/options.js';
 import { packCodes, unpackCodes } from '../../formats/pack.js';
 import { QuantizedTensor, newScaleArray, scaleElementOf, storedElement, type ScaleArray } from '../../formats/quantized.js';
@@ -72,20 +71,6 @@ const DELEGATED = [
 ];
 
 // ----------------------------------------------------------------------------- small helpers
-
-function toFormat(format: string | Format): Format {
-  if (typeof format === 'string') return parseFormat(format);
-  if (format && typeof format === 'object' && typeof (format as Format).name === 'string' && (format as Format).element) return format;
-  throw new OptionError(`format must be a format name or a descriptor from getFormat(); got ${String(format)}`);
-}
-
-function checkInput(x: unknown): Float32Array {
-  if (!(x instanceof Float32Array)) {
-    const what = x === null ? 'null' : typeof x === 'object' ? (x as object).constructor?.name : typeof x;
-    throw new OptionError(`input must be a Float32Array; got ${what} (wrap numbers with new Float32Array(...))`);
-  }
-  return x;
-}
 
 function bitsOf(x: Float32Array): Uint32Array {
   return new Uint32Array(x.buffer, x.byteOffset, x.length);

@@ -3,9 +3,8 @@
 import { f32ToBits, mix32, pow2 } from '../../formats/bits.js';
 import { EncodingError, MicroscaleError, OptionError, ShapeError } from '../../formats/errors.js';
 import type { Format } from '../../formats/format.js';
-import { dequantize as refDequantize, matmul as refMatmul, quantize as refQuantize } from '../../formats/api.js';
+import { dequantize as refDequantize, matmul as refMatmul, quantize as refQuantize, toFormat } from '../../formats/api.js';
 import { layoutOf, type Layout } from '../../formats/layout.js';
-import { parseFormat } from '../../formats/names.js';
 import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from '../../formats/options.js';
 import { packedByteLength } from '../../formats/pack.js';
 import { QuantizedTensor, newScaleArray, scaleElementOf } from '../../formats/quantized.js';
@@ -121,12 +120,6 @@ export function fallbackReason(format: Format, opts: ResolvedOptions, raw: Quant
 function minMaxOnGpu(format: Format): boolean {
   const se = format.scaleElement;
   return format.element.kind === 'int' && se !== null && se.kind === 'float' && se.signed && !format.tensorScale && !format.subBlock;
-}
-
-function toFormat(format: string | Format): Format | null {
-  if (typeof format === 'string') return parseFormat(format);
-  if (format && typeof format === 'object' && typeof format.name === 'string' && format.element) return format;
-  return null;
 }
 
 function words(bits: number): number {
@@ -281,38 +274,15 @@ class WebGPUBackendImpl implements WebGPUBackend {
 
   /** Record the fused kernel over one chunk already on the device. */
   private recordFused(sub: Submission, plan: QuantPlan, xb: GpuBuffer, n: number, flatBase: number, tensorScale: number): QuantBuffers {
-    const { p, fused, k2, tb } = plan;
-    const shape = fused!;
-    const bs = p.scheme === 'cast' ? 1 : plan.layout.blockSize;
-    const codeWords = words(n * p.codeBits);
-    const nBlocks = p.scheme === 'cast' ? 0 : Math.ceil(n / bs);
-    const nSubs = p.subBlock ? Math.ceil(n / k2) : 0;
-    const scaleWords = words(nBlocks * p.scaleCodeBits);
-    const subWords = words(nSubs * tb);
-    const codes = sub.storage(codeWords * 4);
-    const scales = p.scheme === 'cast' ? null : sub.storage(scaleWords * 4);
-    const subs = p.subBlock ? sub.storage(subWords * 4) : null;
+    const p = plan.p;
+    const c = fusedCounts(plan, n);
+    const codes = sub.storage(c.codeWords * 4);
+    const scales = p.scheme === 'cast' ? null : sub.storage(c.scaleWords * 4);
+    const subs = p.subBlock ? sub.storage(c.subWords * 4) : null;
     const err = p.scheme === 'cast' ? sub.storage(4) : null;
     if (err) this.device.queue.writeBuffer(err, 0, new Uint32Array([0xffffffff]));
-    const wgCount = Math.ceil(n / (WG * shape.elementsPerThread));
-    this.dispatchQ(
-      sub,
-      plan,
-      plan.pipes.fused!,
-      wgCount,
-      {
-        n,
-        flat_base: flatBase,
-        tensor_scale: f32ToBits(tensorScale),
-        n_blocks: nBlocks,
-        n_subs: nSubs,
-        code_words: codeWords,
-        scale_words: scaleWords,
-        sub_words: subWords,
-      },
-      [xb, codes, scales, subs, err],
-    );
-    return { codes, scales, subs, err, offsets: null, n, nBlocks, nSubs };
+    this.dispatchQ(sub, plan, plan.pipes.fused!, c.workgroups, fusedFields(c, n, flatBase, tensorScale), [xb, codes, scales, subs, err]);
+    return { codes, scales, subs, err, offsets: null, n, nBlocks: c.nBlocks, nSubs: c.nSubs };
   }
 
   /** Record the general kernels over the whole tensor, given its chunks on the device. */
@@ -464,7 +434,6 @@ class WebGPUBackendImpl implements WebGPUBackend {
   ): { fallback: true } | { fallback: false; f: Format; resolved: ResolvedOptions } {
     if (!(x instanceof Float32Array)) return { fallback: true };
     const f = toFormat(format);
-    if (!f) return { fallback: true };
     const resolved = resolveOptions(f, x.length, opts);
     if (fallbackReason(f, resolved, opts) !== null) return { fallback: true };
     try {
@@ -714,7 +683,6 @@ class WebGPUBackendImpl implements WebGPUBackend {
     const { n: nOpt, x: xOpt, ...qopts } = o;
     const n = xOpt ? xOpt.length : (nOpt ?? 0);
     const f = toFormat(format);
-    if (!f) throw new OptionError(`format must be a format name or descriptor; got ${String(format)}`);
     const resolved = resolveOptions(f, n, qopts);
     const reason = fallbackReason(f, resolved, qopts);
     if (reason) throw new OptionError(`prepareQuantize: ${f.name} with these options runs on the CPU (${reason})`);
@@ -732,9 +700,8 @@ class WebGPUBackendImpl implements WebGPUBackend {
       await sub.finish();
     }
     const p = plan.p;
-    const bs = p.scheme === 'cast' ? 1 : plan.layout.blockSize;
-    const nBlocks = p.scheme === 'cast' ? 0 : Math.ceil(n / bs);
-    const bytesWritten = Math.ceil((n * p.codeBits) / 8) + (nBlocks * p.scaleCodeBits) / 8 + (p.subBlock ? Math.ceil((Math.ceil(n / plan.k2) * plan.tb) / 8) : 0);
+    const c = fusedCounts(plan, n);
+    const bytesWritten = Math.ceil((n * p.codeBits) / 8) + (c.nBlocks * p.scaleCodeBits) / 8 + Math.ceil((c.nSubs * plan.tb) / 8);
     const outputs = createQuantOutputs(device, plan, n);
     if (outputs.err) device.queue.writeBuffer(outputs.err, 0, new Uint32Array([0xffffffff]));
     const { record, uniform } = this.fusedRecorder(plan, xb, n, tensorScale, outputs);
@@ -762,25 +729,9 @@ class WebGPUBackendImpl implements WebGPUBackend {
    * are made once, so each run records a single dispatch, like the copy baselines.
    */
   private fusedRecorder(plan: QuantPlan, xb: GpuBuffer, n: number, tensorScale: number, out: QuantOutputs): { record: (sub: Submission) => void; uniform: GpuBuffer } {
-    const p = plan.p;
-    const bs = p.scheme === 'cast' ? 1 : plan.layout.blockSize;
-    const nBlocks = p.scheme === 'cast' ? 0 : Math.ceil(n / bs);
-    const nSubs = p.subBlock ? Math.ceil(n / plan.k2) : 0;
-    const wgCount = Math.ceil(n / (WG * plan.fused!.elementsPerThread));
-    const g = this.rt.grid(wgCount);
-    const uniform = this.rt.constantUniform(
-      this.qParams(plan, {
-        n,
-        tensor_scale: f32ToBits(tensorScale),
-        n_blocks: nBlocks,
-        n_subs: nSubs,
-        code_words: words(n * p.codeBits),
-        scale_words: words(nBlocks * p.scaleCodeBits),
-        sub_words: words(nSubs * plan.tb),
-        wgx: g.x,
-        n_wg: wgCount,
-      }),
-    );
+    const c = fusedCounts(plan, n);
+    const g = this.rt.grid(c.workgroups);
+    const uniform = this.rt.constantUniform(this.qParams(plan, { ...fusedFields(c, n, 0, tensorScale), wgx: g.x, n_wg: c.workgroups }));
     const pipe = plan.pipes.fused!;
     const group = this.rt.bindGroup(pipe, [uniform, xb, out.codes, out.scales, out.subs, out.err]);
     return { record: (sub) => sub.dispatchGroup(pipe, group, g), uniform };
@@ -913,15 +864,52 @@ interface PreparedQuantize extends PreparedOp {
 
 function createQuantOutputs(device: GpuDevice, plan: QuantPlan, n: number): QuantOutputs {
   const p = plan.p;
-  const bs = p.scheme === 'cast' ? 1 : plan.layout.blockSize;
   const usage = 0x80 | 0x4 | 0x8;
   const make = (w: number) => device.createBuffer({ size: Math.max(16, Math.ceil(w / 4) * 16), usage });
-  const nBlocks = p.scheme === 'cast' ? 0 : Math.ceil(n / bs);
+  const c = fusedCounts(plan, n);
   return {
-    codes: make(words(n * p.codeBits)),
-    scales: p.scheme === 'cast' ? null : make(words(nBlocks * p.scaleCodeBits)),
-    subs: p.subBlock ? make(words(Math.ceil(n / plan.k2) * plan.tb)) : null,
+    codes: make(c.codeWords),
+    scales: p.scheme === 'cast' ? null : make(c.scaleWords),
+    subs: p.subBlock ? make(c.subWords) : null,
     err: p.scheme === 'cast' ? make(1) : null,
+  };
+}
+
+interface FusedCounts {
+  nBlocks: number;
+  nSubs: number;
+  codeWords: number;
+  scaleWords: number;
+  subWords: number;
+  workgroups: number;
+}
+
+/** Sizes of a fused quantize of `n` flat elements: blocks, sub-blocks, output words, workgroups. */
+function fusedCounts(plan: QuantPlan, n: number): FusedCounts {
+  const p = plan.p;
+  const nBlocks = p.scheme === 'cast' ? 0 : Math.ceil(n / plan.layout.blockSize);
+  const nSubs = p.subBlock ? Math.ceil(n / plan.k2) : 0;
+  return {
+    nBlocks,
+    nSubs,
+    codeWords: words(n * p.codeBits),
+    scaleWords: words(nBlocks * p.scaleCodeBits),
+    subWords: words(nSubs * plan.tb),
+    workgroups: Math.ceil(n / (WG * plan.fused!.elementsPerThread)),
+  };
+}
+
+/** The fused kernel's uniform fields for `n` elements from flat index `flatBase`. */
+function fusedFields(c: FusedCounts, n: number, flatBase: number, tensorScale: number): Record<string, number> {
+  return {
+    n,
+    flat_base: flatBase,
+    tensor_scale: f32ToBits(tensorScale),
+    n_blocks: c.nBlocks,
+    n_subs: c.nSubs,
+    code_words: c.codeWords,
+    scale_words: c.scaleWords,
+    sub_words: c.subWords,
   };
 }
 
