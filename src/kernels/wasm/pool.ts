@@ -21,41 +21,51 @@ interface Port {
   hold(busy: boolean): void;
 }
 
-// The worker's code, shared by both worker flavours; it imports nothing, so it runs from a string.
-const WORKER_SOURCE = `
+// The worker's code, shared by both worker flavours. It imports nothing but the worker_threads
+// built-in, which it loads with import() — valid both as a script and as an ES module — so it runs
+// from a string however the host evaluates it (Node evaluates eval workers as ES modules under
+// --input-type=module or --experimental-default-type=module). The parent, which knows which kind
+// of worker it started, names the flavour: the worker never guesses its environment.
+const workerSource = (flavour: 'node' | 'web') => `
 'use strict';
-(function () {
-  var node = typeof require === 'function' && typeof self === 'undefined';
-  var port = node ? require('node:worker_threads').parentPort : self;
-  var post = function (m) { port.postMessage(m); };
-  var kernels = null;
-  var handle = function (msg) {
-    if (msg.type === 'init') {
-      try {
-        kernels = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory } }).exports;
-        post({ id: msg.id, ok: true, results: [] });
-      } catch (e) {
-        post({ id: msg.id, ok: false, error: String(e && e.message || e) });
-      }
-      return;
-    }
-    if (msg.type === 'run') {
-      var results = [];
-      try {
-        for (var i = 0; i < msg.calls.length; i++) {
-          var c = msg.calls[i];
-          var r = kernels[c[0]].apply(null, c[1]);
-          results.push(typeof r === 'number' ? r : 0);
+(function (flavour) {
+  var start = function (port, listen) {
+    var post = function (m) { port.postMessage(m); };
+    var kernels = null;
+    listen(port, function (msg) {
+      if (msg.type === 'init') {
+        try {
+          kernels = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory } }).exports;
+          post({ id: msg.id, ok: true, results: [] });
+        } catch (e) {
+          post({ id: msg.id, ok: false, error: String(e && e.message || e) });
         }
-        post({ id: msg.id, ok: true, results: results });
-      } catch (e) {
-        post({ id: msg.id, ok: false, error: String(e && e.message || e), trap: e instanceof WebAssembly.RuntimeError });
+        return;
       }
-    }
+      if (msg.type === 'run') {
+        var results = [];
+        try {
+          for (var i = 0; i < msg.calls.length; i++) {
+            var c = msg.calls[i];
+            var r = kernels[c[0]].apply(null, c[1]);
+            results.push(typeof r === 'number' ? r : 0);
+          }
+          post({ id: msg.id, ok: true, results: results });
+        } catch (e) {
+          post({ id: msg.id, ok: false, error: String(e && e.message || e), trap: e instanceof WebAssembly.RuntimeError });
+        }
+      }
+    });
   };
-  if (node) port.on('message', handle);
-  else port.onmessage = function (ev) { handle(ev.data); };
-})();
+  if (flavour === 'web') {
+    start(self, function (port, fn) { port.onmessage = function (ev) { fn(ev.data); }; });
+  } else {
+    // messages posted before the listener is attached wait in parentPort's queue
+    import('node:worker_threads').then(function (wt) {
+      start(wt.parentPort, function (port, fn) { port.on('message', fn); });
+    });
+  }
+})(${JSON.stringify(flavour)});
 `;
 
 /** A failure inside a worker's kernel call (a WebAssembly trap) or of the worker itself. */
@@ -71,7 +81,7 @@ export class WorkerCallError extends Error {
 async function spawn(): Promise<Port> {
   const WebWorker = (globalThis as { Worker?: new (url: string) => WebWorkerLike }).Worker;
   if (typeof WebWorker === 'function' && typeof Blob === 'function' && typeof URL?.createObjectURL === 'function') {
-    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+    const url = URL.createObjectURL(new Blob([workerSource('web')], { type: 'text/javascript' }));
     const w = new WebWorker(url);
     URL.revokeObjectURL(url);
     return {
@@ -83,7 +93,9 @@ async function spawn(): Promise<Port> {
     };
   }
   const { Worker } = await import('node:worker_threads');
-  const w = new Worker(WORKER_SOURCE, { eval: true });
+  // execArgv: [] — the parent's flags (--input-type, --import hooks, --experimental-*) are not
+  // the worker's business; its source needs none of them.
+  const w = new Worker(workerSource('node'), { eval: true, execArgv: [] });
   w.unref();
   return {
     post: (m) => w.postMessage(m),
