@@ -293,6 +293,10 @@ function tensorEntry(source: ByteSource, t: TensorScan, name: string): TensorEnt
   if (t.dims.some((d) => !Number.isSafeInteger(d))) throw new ModelFileError(file, 'malformed', `dims [${t.dims.join(', ')}] must be non-negative integers`, name);
   const shape = t.dims;
   const elements = elementCount(shape);
+  // external and string tensors have no byte count to check the shape against: bound it here
+  if (!Number.isSafeInteger(elements)) {
+    throw new ModelFileError(file, 'malformed', `dims [${shape.join(', ')}] multiply to more than 2^53 − 1 elements (corrupt dims)`, name);
+  }
   const plain = dtype === 'string' || dtype === 'c64' || dtype === 'c128' ? null : dtype;
   const field = typedField(dtype);
   const typed = t.typed.get(field);

@@ -57,8 +57,9 @@ export async function openTfjs(source: ByteSource, resolve: SiblingResolver | un
         throw new ModelFileError(file, 'malformed', `weightsManifest[${g}] needs a paths array of strings and a weights array`);
       }
       const shards: ByteSource[] = [];
-      for (const p of group.paths as string[]) {
-        const shard = await resolve!(p);
+      const paths = group.paths as string[];
+      for (let i = 0; i < paths.length; i++) {
+        const shard = await openShard(file, resolve!, paths[i]!, `weightsManifest[${g}].paths[${i}]`);
         opened.push(shard);
         shards.push(shard);
       }
@@ -100,6 +101,16 @@ export async function openTfjs(source: ByteSource, resolve: SiblingResolver | un
   } catch (e) {
     for (const s of opened) await s.close();
     throw e;
+  }
+}
+
+/** Open one weight shard; a failure is reported against model.json, naming the manifest entry. */
+async function openShard(file: string, resolve: SiblingResolver, path: string, where: string): Promise<ByteSource> {
+  try {
+    return await resolve(path);
+  } catch (e) {
+    const problem = e instanceof ModelFileError ? e.problem : 'not-found';
+    throw new ModelFileError(file, problem, `weight shard ${JSON.stringify(path)} (${where}) cannot be opened: ${(e as Error)?.message ?? String(e)}; shards must lie next to model.json`);
   }
 }
 

@@ -1,0 +1,63 @@
+// Cases the fuzzer found, replayed exactly (seed file + mutations), with the error each must give;
+// and checks that the harness's own watchdogs fire.
+import { describe, expect, it } from 'vitest';
+import { ModelFileError } from '../../src/bdr-explorer/readers/index.js';
+import { fixtureBytes } from '../unit/readers/helpers.js';
+import { AllocationWatch, applyAll, exerciseReader, shardBytes, type Mutation } from './harness.js';
+
+async function rejection(seed: string, list: Mutation[]): Promise<ModelFileError> {
+  const outcome = await exerciseReader(applyAll(fixtureBytes(seed), list), seed, shardBytes());
+  if (outcome.ok) throw new Error(`${seed}: the mutated file was accepted`);
+  return outcome.error;
+}
+
+describe('fuzzer findings (READER_FUZZ_RUNS=100000, seed 24311)', () => {
+  it('graph.onnx, flip at 994: dims multiplying past 2^53 on an external-data tensor are rejected, naming it', async () => {
+    const e = await rejection('graph.onnx', [{ kind: 'flip', at: 994, mask: 6 }]);
+    expect(e.problem).toBe('malformed');
+    // the flip turns the name length 10 into 12: the name "w_external" swallows the next two bytes
+    // and the fields after it are misread, giving dims whose product passes 2^53
+    expect(e.tensor).toMatch(/^w_externalj/);
+    expect(e.message).toMatch(/^graph\.onnx \(tensor "w_externalj\\x17"\): dims \[\d+(, \d+)*\] multiply to more than 2\^53 − 1 elements/);
+  });
+
+  it('model.json, a control character in a shard path: the error starts with model.json and names the manifest entry', async () => {
+    const e = await rejection('model.json', [
+      { kind: 'insert', at: 185, bytes: [127, 100, 123] },
+      { kind: 'huge', at: 52, width: 2, value: 11800547600648353748n },
+    ]);
+    expect(e.file).toBe('model.json');
+    expect(e.problem).toBe('not-found');
+    expect(e.message).toMatch(/^model\.json: weight shard ".*" \(weightsManifest\[\d+\]\.paths\[\d+\]\) cannot be opened: .*no such shard/);
+  });
+
+  it('tfjs: a shard the resolver cannot find is reported against model.json', async () => {
+    const shards = shardBytes();
+    delete shards['group1-shard2of2.bin'];
+    const outcome = await exerciseReader(fixtureBytes('model.json'), 'model.json', shards);
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.error.message).toBe('model.json: weight shard "group1-shard2of2.bin" (weightsManifest[0].paths[1]) cannot be opened: group1-shard2of2.bin: no such shard; shards must lie next to model.json');
+  });
+});
+
+describe('the allocation watch', () => {
+  it('blames a step that allocates ArrayBuffers beyond the bytes given', () => {
+    const watch = new AllocationWatch(1000, false);
+    const big = new Uint8Array(watch.externalBound + (8 << 20)).fill(1);
+    expect(() => watch.step('a step')).toThrow(/a step: \d+ bytes of ArrayBuffers allocated for 1000 bytes of files/);
+    expect(big[0]).toBe(1);
+  });
+
+  it('does not count the results a step returns', () => {
+    const watch = new AllocationWatch(1000, false);
+    const values = new Float32Array(watch.externalBound).fill(1);
+    expect(() => watch.step('a read', values.byteLength)).not.toThrow();
+  });
+
+  it('blames a step that grows the JS heap beyond the bytes given', () => {
+    const watch = new AllocationWatch(1000, false);
+    const many = Array.from({ length: Math.ceil(watch.heapBound / 8) + (4 << 20) }, (_, i) => i + 0.5);
+    expect(() => watch.step('a step')).toThrow(/the JS heap grew by \d+ bytes/);
+    expect(many.length).toBeGreaterThan(0);
+  });
+});
