@@ -41,6 +41,7 @@ export function checkOutputPath(path: string, check: OutputCheck): string {
 }
 
 const pending = new Set<string>();
+let opened = 0;
 let handlersInstalled = false;
 
 function removePending(): void {
@@ -78,7 +79,8 @@ export interface AtomicOutput {
 /** Open `path` (already checked with {@link checkOutputPath}) for an all-or-nothing write. */
 export function openAtomicOutput(path: string): AtomicOutput {
   const full = resolve(path);
-  const tempPath = join(dirname(full), `.${basename(full)}.${process.pid}.${Date.now().toString(36)}.partial`);
+  // pid + time + a counter: unique even for two outputs to one path opened in the same millisecond
+  const tempPath = join(dirname(full), `.${basename(full)}.${process.pid}.${Date.now().toString(36)}.${++opened}.partial`);
   installSignalHandlers();
   const fd = openSync(tempPath, 'wx');
   pending.add(tempPath);
