@@ -12,7 +12,7 @@ export const ATTRIBUTE = { name: 1, f: 2, i: 3, t: 5, g: 6, ints: 8, graphs: 11,
 export const GRAPH = { node: 1, initializer: 5, input: 11, output: 12 } as const;
 export const MODEL = { graph: 7, opsetImport: 8 } as const;
 /** AttributeProto.AttributeType. */
-const ATTR_TYPE = { FLOAT: 1, INT: 2, TENSOR: 4, INTS: 7 } as const;
+const ATTR_TYPE = { FLOAT: 1, INT: 2, TENSOR: 4, GRAPH: 5, INTS: 7 } as const;
 
 export function tensorProto(name: string, dims: readonly number[], dataType: number, raw: Uint8Array): Chunks {
   const c = new Chunks();
@@ -20,13 +20,14 @@ export function tensorProto(name: string, dims: readonly number[], dataType: num
   return c.append(intField(TENSOR.dataType, dataType)).append(stringField(TENSOR.name, name)).append(lenField(TENSOR.rawData, raw));
 }
 
-export type AttributeValue = { int: number } | { float: number } | { ints: readonly number[] } | { tensor: Chunks };
+export type AttributeValue = { int: number } | { float: number } | { ints: readonly number[] } | { tensor: Chunks } | { graph: Chunks };
 
 export function attribute(name: string, v: AttributeValue): Chunks {
   const c = stringField(ATTRIBUTE.name, name);
   if ('int' in v) return c.append(intField(ATTRIBUTE.i, v.int)).append(intField(ATTRIBUTE.type, ATTR_TYPE.INT));
   if ('float' in v) return c.append(floatField(ATTRIBUTE.f, v.float)).append(intField(ATTRIBUTE.type, ATTR_TYPE.FLOAT));
   if ('ints' in v) return c.append(packedInts(ATTRIBUTE.ints, v.ints)).append(intField(ATTRIBUTE.type, ATTR_TYPE.INTS));
+  if ('graph' in v) return c.append(lenField(ATTRIBUTE.g, v.graph)).append(intField(ATTRIBUTE.type, ATTR_TYPE.GRAPH));
   return c.append(lenField(ATTRIBUTE.t, v.tensor)).append(intField(ATTRIBUTE.type, ATTR_TYPE.TENSOR));
 }
 
