@@ -4,7 +4,9 @@
 //               rounding baked in.
 //   packed      MatMul weights whose format is integers times one scale per power-of-two block go to
 //               com.microsoft.MatMulNBits (uint8 codes + float scales, onnxruntime and transformers.js
-//               "q4"); every other planned weight is written fake-quantized.
+//               "q4"); other weights (Conv kernels, …) whose codes are an ONNX type onnxruntime
+//               dequantizes (INT4, INT8, FP8) go behind a blocked DequantizeLinear when the model's
+//               opset has it (21); every other planned weight is written fake-quantized.
 // The model is rewritten over its own bytes: messages on the way to a changed tensor or node are
 // re-encoded, everything else is copied unchanged.
 import { dequantize } from '../../formats/api.js';
@@ -12,6 +14,7 @@ import { OptionError } from '../../formats/errors.js';
 import { resolveOptions } from '../../formats/options.js';
 import type { ByteSink, ModelWriter, TensorPlanEntry, WriteContext, WriteSummary } from '../types.js';
 import { chooseLayout, keptEntry, matchPlan, quantizePlanned, type PlannedTensor } from '../write-helpers.js';
+import { dequantizeLinearType, toDequantizeLinear, type DqType } from './dequantize-linear.js';
 import { matMulNBitsBits, toMatMulNBits } from './matmul-nbits.js';
 import { GRAPH, MODEL, NODE, ONNX_FLOAT, ONNX_UINT8, TENSOR, nodeProto, opsetProto, tensorProto } from './proto.js';
 import { Chunks, concat, fields, intField, lenField, text, type WireField } from './wire.js';
@@ -20,6 +23,7 @@ export const ONNX_LAYOUTS = ['fake-quant', 'packed'] as const;
 type OnnxLayout = (typeof ONNX_LAYOUTS)[number];
 
 const MS_DOMAIN = 'com.microsoft';
+const DQ_TYPE_NAMES: Record<number, string> = { 3: 'INT8', 17: 'FLOAT8E4M3FN', 19: 'FLOAT8E5M2', 22: 'INT4', 23: 'FLOAT4E2M1' };
 
 interface GraphSite {
   readonly at: number;
@@ -152,6 +156,8 @@ interface Decision {
   readonly entry: TensorPlanEntry;
   /** The MatMul a packed weight feeds, with MatMulNBits' code width. */
   readonly packed: { node: NodeSite; bits: number } | null;
+  /** The ONNX type of a weight stored as codes + scales behind a blocked DequantizeLinear. */
+  readonly dq?: DqType;
 }
 
 async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array): Promise<{ decisions: Decision[]; scan: ReturnType<typeof scanModel> }> {
@@ -190,6 +196,13 @@ async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array):
           const entry = { ...t.entry, options };
           return { planned: { ...t, entry }, site, entry, packed: { node: use!.node, bits } };
         }
+      }
+      // any other weight: codes + scales and a blocked DequantizeLinear that yields the same value name
+      const opset = scan.opsets.get('') ?? scan.opsets.get('ai.onnx') ?? 0;
+      const resolved = resolveOptions(t.format, t.info.elements, { ...t.entry.options, shape: t.info.shape });
+      const type = dequantizeLinearType(t.format, resolved);
+      if (typeof type !== 'string' && opset >= type.opset && t.info.elements > 0 && site.value === t.info.name && !site.graph.inputs.has(site.value)) {
+        return { planned: t, site, entry: t.entry, packed: null, dq: type };
       }
     }
     return { planned: t, site, entry: t.entry, packed: null };
@@ -237,6 +250,7 @@ export const onnxWriter: ModelWriter = {
     const tensorReplacement = new Map<number, Chunks | null>();
     const nodeReplacement = new Map<number, Chunks[]>();
     const graphAdditions = new Map<number, Chunks[]>();
+    const graphPrepends = new Map<number, Chunks[]>();
     const quantized: string[] = [];
     const kept: { name: string; reason: string }[] = [];
     const packed: { name: string; as: string }[] = [];
@@ -277,6 +291,31 @@ export const onnxWriter: ModelWriter = {
           }),
         ]);
         packed.push({ name: t.info.name, as: `${MS_DOMAIN}.MatMulNBits (${w.bits}-bit, block ${w.blockSize})` });
+      } else if (d.dq) {
+        const w = toDequantizeLinear(q, d.dq);
+        const qName = fresh(`${d.site.value}_quantized`);
+        const sName = fresh(`${d.site.value}_scale`);
+        const qTensor = tensorProto(qName, t.info.shape, d.dq.dataType, w.codes);
+        const sTensor = tensorProto(sName, w.scaleShape, ONNX_FLOAT, float32Bytes(w.scales));
+        const dqNode = nodeProto({
+          opType: 'DequantizeLinear',
+          inputs: [qName, sName],
+          outputs: [d.site.value],
+          name: fresh(`${d.site.value}_DequantizeLinear`),
+          attributes: { axis: { int: w.axis }, block_size: { int: w.blockSize } },
+        });
+        if (d.site.kind === 'initializer') {
+          tensorReplacement.set(d.site.at, null);
+          graphAdditions.set(d.site.graph.at, [...(graphAdditions.get(d.site.graph.at) ?? []), qTensor, sTensor]);
+          graphPrepends.set(d.site.graph.at, [...(graphPrepends.get(d.site.graph.at) ?? []), dqNode]);
+        } else {
+          nodeReplacement.set(d.site.node!.at, [
+            nodeProto({ opType: 'Constant', inputs: [], outputs: [qName], attributes: { value: { tensor: qTensor } } }),
+            nodeProto({ opType: 'Constant', inputs: [], outputs: [sName], attributes: { value: { tensor: sTensor } } }),
+            dqNode,
+          ]);
+        }
+        packed.push({ name: t.info.name, as: `DequantizeLinear (${d.dq.bits}-bit ${DQ_TYPE_NAMES[d.dq.dataType]}, block ${w.blockSize} along axis ${w.axis})` });
       } else {
         tensorReplacement.set(d.site.at, floatTensorLike(b, d.site.at, d.site.end, dequantize(q)));
       }
@@ -285,6 +324,8 @@ export const onnxWriter: ModelWriter = {
 
     const rewriteGraph = (at: number, end: number): Chunks => {
       const c = new Chunks();
+      // DequantizeLinear nodes of initializers read only initializers: they go first, before any use
+      for (const n of graphPrepends.get(at) ?? []) c.append(lenField(GRAPH.node, n));
       for (const f of fields(b, at, end)) {
         if (f.wire === 2 && f.field === GRAPH.initializer && tensorReplacement.has(f.at)) {
           const r = tensorReplacement.get(f.at)!;

@@ -197,3 +197,56 @@ describe('ONNX writer on the PP-OCR models (weights in Constant nodes)', () => {
     for (const k of Object.keys(b)) expect(relativeError(a[k]!, b[k]!), k).toBeLessThan(1e-4);
   });
 });
+
+describe('ONNX writer, packed: blocked DequantizeLinear for Conv weights (opset 21)', () => {
+  const convModel = (opset: number) =>
+    model(
+      {
+        name: 'conv',
+        nodes: [constant('Wc', [8, 32, 3, 3], weights([8, 32, 3, 3], 4)), { opType: 'Conv', inputs: ['x', 'W'], outputs: ['y1'] }, { opType: 'Conv', inputs: ['x', 'Wc'], outputs: ['y2'] }],
+        initializers: [{ name: 'W', dims: [8, 32, 3, 3], raw: f32raw(weights([8, 32, 3, 3], 3)) }],
+        inputs: [['x', FLOAT, [1, 32, 6, 6]]],
+        outputs: [
+          ['y1', FLOAT, [1, 8, 4, 4]],
+          ['y2', FLOAT, [1, 8, 4, 4]],
+        ],
+      },
+      opset,
+    );
+  const x = { x: new ort.Tensor('float32', weights([1, 32, 6, 6], 9), [1, 32, 6, 6]) };
+  const n = 8 * 32 * 9;
+  const cases: [string, object, string, number][] = [
+    ['q4_0', { axis: 1 }, 'DequantizeLinear (4-bit INT4, block 32 along axis 1)', n / 2 + 4 * (n / 32)],
+    ['msfp12', { axis: 1 }, 'DequantizeLinear (4-bit INT4, block 16 along axis 1)', n / 2 + 4 * (n / 16)],
+    ['mxint8', { axis: 1 }, 'DequantizeLinear (8-bit INT8, block 32 along axis 1)', n + 4 * (n / 32)],
+    ['mxfp8_e4m3', { axis: 1 }, 'DequantizeLinear (8-bit FLOAT8E4M3FN, block 32 along axis 1)', n + 4 * (n / 32)],
+    ['mxfp8_e5m2', { axis: 1 }, 'DequantizeLinear (8-bit FLOAT8E5M2, block 32 along axis 1)', n + 4 * (n / 32)],
+    ['int8_channel', {}, 'DequantizeLinear (8-bit INT8, block 3 along axis 3)', n + 4 * (n / 3)],
+  ];
+  for (const [format, options, as, bytesPerWeight] of cases) {
+    it(`${format}: onnxruntime runs the DequantizeLinear model and matches the fake-quantized one; ${(4 * n / bytesPerWeight).toFixed(1)}× smaller weights`, async () => {
+      const bytes = convModel(21);
+      const plan = await planFor(bytes, () => ({ format, options }), 'conv.onnx');
+      const packed = await runWriter(onnxWriter, bytes, plan, 'packed', 'conv.onnx');
+      const fake = await runWriter(onnxWriter, bytes, plan, 'fake-quant', 'conv.onnx');
+      expect(packed.summary.packed).toEqual([{ name: 'W', as }, { name: 'Wc', as }]);
+      const a = await run(packed.out, x);
+      const b = await run(fake.out, x);
+      for (const k of ['y1', 'y2']) expect(relativeError(a[k]!, b[k]!), k).toBeLessThan(1e-5);
+      const saved = fake.out.length - packed.out.length;
+      expect(saved).toBeLessThanOrEqual(2 * (4 * n - bytesPerWeight));
+      expect(saved).toBeGreaterThan(2 * (4 * n - bytesPerWeight) - 2 * 200);
+    });
+  }
+
+  it('stays fake-quantized below opset 21, and for FP4 elements (onnxruntime does not dequantize FLOAT4E2M1)', async () => {
+    const old = convModel(20);
+    const q = await runWriter(onnxWriter, old, await planFor(old, () => ({ format: 'q4_0', options: { axis: 1 } }), 'conv.onnx'), 'packed', 'conv.onnx');
+    expect(q.summary.packed).toEqual([]);
+    expect(q.summary.quantized).toEqual(['W', 'Wc']);
+    const fp4 = convModel(23);
+    const m = await runWriter(onnxWriter, fp4, await planFor(fp4, () => ({ format: 'mxfp4', options: { axis: 1 } }), 'conv.onnx'), 'packed', 'conv.onnx');
+    expect(m.summary.packed).toEqual([]);
+    expect((await run(m.out, x))['y1']!.every(Number.isFinite)).toBe(true);
+  });
+});
