@@ -53,6 +53,7 @@ export function matchPlan(ctx: WriteContext): PlannedTensor[] {
     } catch (e) {
       throw new OptionError(`tensor "${info.name}": ${(e as Error).message}`);
     }
+    if (info.shape.length === 0) return { info, entry: keptEntry(entry, 'a scalar has no blocks to quantize'), format: null };
     if (!info.readable || !info.floating) {
       throw new OptionError(`tensor "${info.name}" is stored as ${info.dtype}, which cannot be quantized (${info.readable ? 'not real-valued' : 'not readable'}); keep it (format null)`);
     }
@@ -66,7 +67,7 @@ export async function quantizePlanned(ctx: WriteContext, t: PlannedTensor, value
   if (given && (given.length !== t.info.shape.length || given.some((d, i) => d !== t.info.shape[i]))) {
     throw new OptionError(`tensor "${t.info.name}": the plan's shape [${given.join(', ')}] differs from the stored [${t.info.shape.join(', ')}]; drop the shape option`);
   }
-  const options = { ...t.entry.options, ...extra, shape: t.info.shape.length === 0 ? [1] : t.info.shape };
+  const options = { ...t.entry.options, ...extra, shape: t.info.shape };
   try {
     return ctx.backend ? await ctx.backend.quantize(values, t.format!, options) : quantize(values, t.format!, options);
   } catch (e) {

@@ -11,7 +11,7 @@ import { ModelFileError } from '../../bdr-explorer/readers/errors.js';
 import { openSafetensors } from '../../bdr-explorer/readers/safetensors.js';
 import type { ByteSource } from '../../bdr-explorer/readers/source.js';
 import { readSafetensorsLayout } from './file.js';
-import { MICROSCALE_LAYOUT_KEY, MICROSCALE_TENSOR_PREFIX, MICROSCALE_VERSION, partNames, type MicroscaleTensorMeta, type PartSpec } from './layouts.js';
+import { MICROSCALE_LAYOUT_KEY, MICROSCALE_TENSOR_PREFIX, MICROSCALE_VERSION, microscaleParts, partNames, type MicroscaleTensorMeta, type PartSpec } from './layouts.js';
 
 /** The quantized tensors of a file, by the name of the tensor they were made from. */
 export interface QuantizedSafetensors {
@@ -89,10 +89,17 @@ export async function readQuantizedSafetensors(source: ByteSource): Promise<Quan
       const options = make(name, () => resolveOptions(format, n, opts));
       const scaleEl = scaleElementOf(format, options);
       const width = scaleBytes(scaleEl);
+      // each part must have the dtype the writer gives it for this format and these options
+      const specs = new Map(microscaleParts(name, format, options).map((p) => [p.key, p]));
       const part = async (k: PartSpec['key']): Promise<Uint8Array> => {
         const partName = meta.parts[k];
         if (!partName) throw new ModelFileError(file, 'malformed', `metadata lists no "${k}" part`, name);
-        return (await bytesOf(partName, name, [entries.get(partName)?.dtype ?? 'U8'])).bytes;
+        const spec = specs.get(k)!;
+        const got = await bytesOf(partName, name, [spec.dtype]);
+        if (got.bytes.length !== spec.byteLength) {
+          throw new ModelFileError(file, 'size-mismatch', `part "${partName}" holds ${got.bytes.length} bytes; ${format.name} [${meta.shape.join(', ')}] needs ${spec.byteLength}`, name);
+        }
+        return got.bytes;
       };
       const codes = await part('codes');
       const count = (b: Uint8Array) => b.length / Math.max(width, 1);

@@ -190,7 +190,6 @@ async function checkPlan(ctx: WriteContext, layout: SafetensorsLayoutName): Prom
       }
       return t;
     }
-    if (t.info.shape.length === 0) return { ...t, entry: keptEntry(t.entry, 'a scalar has no blocks to quantize'), format: null };
     const opts = resolved(t);
     checkLayoutFormat(layout, t, opts);
     const problem = layout === 'microscale' ? null : shapeProblem(layout, t);

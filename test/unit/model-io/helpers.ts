@@ -35,11 +35,11 @@ export interface SourceTensor {
 }
 
 /** A safetensors file holding `tensors`. */
-export function safetensorsFile(tensors: readonly SourceTensor[]): Uint8Array {
+export function safetensorsFile(tensors: readonly SourceTensor[], metadata: Record<string, string> = {}): Uint8Array {
   const parts = tensors.map((t) => (t.values ? { dtype: 'F32', bytes: new Uint8Array(t.values.buffer.slice(0)) } : t.raw!));
   const header = encodeSafetensorsHeader(
     tensors.map((t, i) => ({ name: t.name, dtype: parts[i]!.dtype, shape: t.shape, byteLength: parts[i]!.bytes.length })),
-    {},
+    metadata,
   );
   const out = new Uint8Array(header.length + parts.reduce((a, p) => a + p.bytes.length, 0));
   out.set(header);
