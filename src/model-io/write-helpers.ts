@@ -2,6 +2,7 @@
 // cannot take into kept ones, and quantizing one tensor as its entry says.
 import { quantize } from '../formats/api.js';
 import { OptionError } from '../formats/errors.js';
+import { resolveOptions, type ResolvedOptions } from '../formats/options.js';
 import type { Format } from '../formats/format.js';
 import { parseFormat } from '../formats/names.js';
 import type { QuantizedTensor } from '../formats/quantized.js';
@@ -59,6 +60,16 @@ export function matchPlan(ctx: WriteContext): PlannedTensor[] {
     }
     return { info, entry, format };
   });
+}
+
+/** The entry's options resolved for its tensor (errors name the tensor), before anything is read. */
+export function resolvePlanned(t: PlannedTensor, extra: Record<string, unknown> = {}): ResolvedOptions {
+  try {
+    return resolveOptions(t.format!, t.info.elements, { ...t.entry.options, ...extra, shape: t.info.shape });
+  } catch (e) {
+    if (e instanceof Error) e.message = `tensor "${t.info.name}" (${t.format!.name}): ${e.message}`;
+    throw e;
+  }
 }
 
 /** Quantize a source tensor as its entry says; `extra` overrides options (the axis a runtime needs, a shared tensor scale). */

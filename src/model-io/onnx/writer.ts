@@ -11,9 +11,8 @@
 // re-encoded, everything else is copied unchanged.
 import { dequantize } from '../../formats/api.js';
 import { OptionError } from '../../formats/errors.js';
-import { resolveOptions } from '../../formats/options.js';
 import type { ByteSink, ModelWriter, TensorPlanEntry, WriteContext, WriteSummary } from '../types.js';
-import { chooseLayout, keptEntry, matchPlan, quantizePlanned, type PlannedTensor } from '../write-helpers.js';
+import { chooseLayout, keptEntry, matchPlan, quantizePlanned, resolvePlanned, type PlannedTensor } from '../write-helpers.js';
 import { dequantizeLinearType, toDequantizeLinear, type DqType } from './dequantize-linear.js';
 import { matMulNBitsBits, toMatMulNBits } from './matmul-nbits.js';
 import { GRAPH, MODEL, NODE, ONNX_FLOAT, ONNX_UINT8, TENSOR, nodeProto, opsetProto, tensorProto } from './proto.js';
@@ -190,8 +189,12 @@ async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array):
       if (matmul) {
         // MatMul's B is [K, N]: MatMulNBits quantizes along K, axis 0
         const options = { ...t.entry.options, axis: 0 };
-        const resolved = resolveOptions(t.format, t.info.elements, { ...options, shape: t.info.shape });
-        const bits = matMulNBitsBits(t.format, resolved);
+        let bits: number | string;
+        try {
+          bits = matMulNBitsBits(t.format, resolvePlanned({ ...t, entry: { ...t.entry, options } }));
+        } catch (e) {
+          bits = (e as Error).message; // K does not suit the format (whole ggml blocks): stays fake-quantized along the plan's axis
+        }
         if (typeof bits === 'number') {
           const entry = { ...t.entry, options };
           return { planned: { ...t, entry }, site, entry, packed: { node: use!.node, bits } };
@@ -199,12 +202,13 @@ async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array):
       }
       // any other weight: codes + scales and a blocked DequantizeLinear that yields the same value name
       const opset = scan.opsets.get('') ?? scan.opsets.get('ai.onnx') ?? 0;
-      const resolved = resolveOptions(t.format, t.info.elements, { ...t.entry.options, shape: t.info.shape });
+      const resolved = resolvePlanned(t);
       const type = dequantizeLinearType(t.format, resolved);
       if (typeof type !== 'string' && opset >= type.opset && t.info.elements > 0 && site.value === t.info.name && !site.graph.inputs.has(site.value)) {
         return { planned: t, site, entry: t.entry, packed: null, dq: type };
       }
     }
+    resolvePlanned(t); // option errors surface in check, before any byte
     return { planned: t, site, entry: t.entry, packed: null };
   });
   return { decisions, scan };

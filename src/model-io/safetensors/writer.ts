@@ -10,11 +10,11 @@
 import { encodeElement } from '../../formats/reference/element-codec.js';
 import { ELEMENTS } from '../../formats/element.js';
 import { OptionError } from '../../formats/errors.js';
-import { resolveOptions, type ResolvedOptions } from '../../formats/options.js';
+import type { ResolvedOptions } from '../../formats/options.js';
 import type { QuantizedTensor, ScaleArray } from '../../formats/quantized.js';
 import type { PlainDtype } from '../../bdr-explorer/readers/dtypes.js';
 import type { ByteSink, ModelWriter, Sidecar, TensorPlanEntry, WriteContext, WriteSummary } from '../types.js';
-import { chooseLayout, keptEntry, matchPlan, moduleName, quantizePlanned, type PlannedTensor } from '../write-helpers.js';
+import { chooseLayout, keptEntry, matchPlan, moduleName, quantizePlanned, resolvePlanned, type PlannedTensor } from '../write-helpers.js';
 import { SAFETENSORS_DTYPE_BITS, encodeSafetensorsHeader, readSafetensorsLayout, safetensorsByteLength, type SafetensorsEntry } from './file.js';
 import {
   MICROSCALE_LAYOUT_KEY,
@@ -172,15 +172,6 @@ function checkLayoutFormat(layout: SafetensorsLayoutName, t: PlannedTensor, opts
   }
 }
 
-function resolved(t: PlannedTensor, extra: Record<string, unknown> = {}): ResolvedOptions {
-  try {
-    return resolveOptions(t.format!, t.info.elements, { ...t.entry.options, ...extra, shape: t.info.shape });
-  } catch (e) {
-    if (e instanceof Error) e.message = `tensor "${t.info.name}" (${t.format!.name}): ${e.message}`;
-    throw e;
-  }
-}
-
 async function checkPlan(ctx: WriteContext, layout: SafetensorsLayoutName): Promise<PlannedTensor[]> {
   const planned = matchPlan(ctx);
   return planned.map((t) => {
@@ -190,7 +181,7 @@ async function checkPlan(ctx: WriteContext, layout: SafetensorsLayoutName): Prom
       }
       return t;
     }
-    const opts = resolved(t);
+    const opts = resolvePlanned(t);
     checkLayoutFormat(layout, t, opts);
     const problem = layout === 'microscale' ? null : shapeProblem(layout, t);
     if (problem) return { ...t, entry: keptEntry(t.entry, problem), format: null };
@@ -258,7 +249,7 @@ function pieceOf(ctx: WriteContext, layout: SafetensorsLayoutName, t: PlannedTen
     if (base !== undefined) tensorScale = Math.fround(1 / ctGlobal(base));
   }
   const extra = tensorScale !== undefined ? { tensorScale } : {};
-  const opts = resolved(t, extra);
+  const opts = resolvePlanned(t, extra);
   const quantized = async (): Promise<QuantizedTensor> => {
     const values = await ctx.reader.read(name);
     if (layout === 'compressed-tensors' && tensorScale === undefined) {
@@ -387,7 +378,7 @@ function metadataOf(layout: SafetensorsLayoutName, planned: readonly PlannedTens
   pieces.forEach((piece, i) => {
     const t = planned[i]!;
     if (!t.format) return;
-    const o = resolved(t);
+    const o = resolvePlanned(t);
     const parts: Record<string, string> = {};
     for (const p of piece.parts!) parts[p.key] = p.name;
     meta[MICROSCALE_TENSOR_PREFIX + t.info.name] = JSON.stringify({

@@ -297,3 +297,24 @@ describe('ONNX writer, packed: blocked DequantizeLinear for Conv weights (opset 
     expect((await run(m.out, x))['y1']!.every(Number.isFinite)).toBe(true);
   });
 });
+
+describe('ONNX writer, packed: what stays fake-quantized', () => {
+  it('a MatMul weight whose K does not suit the format (q4_0, K = 48) keeps the plan axis and is fake-quantized; a plan no axis suits is refused in check', async () => {
+    const w = weights([48, 64], 8);
+    const bytes = model({
+      name: 'g',
+      nodes: [{ opType: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+      initializers: [{ name: 'w', dims: [48, 64], raw: f32raw(w) }],
+      inputs: [['x', FLOAT, [1, 48]]],
+      outputs: [['y', FLOAT, [1, 64]]],
+    });
+    const { checked, summary, out } = await runWriter(onnxWriter, bytes, await planFor(bytes, () => ({ format: 'q4_0' }), 'g.onnx'), 'packed', 'g.onnx');
+    expect(checked[0]!.options).toEqual({});
+    expect(summary.packed).toEqual([]);
+    expect(summary.quantized).toEqual(['w']);
+    expect(await (await openModel(out, { name: 'o.onnx' })).read('w')).toEqual(dequantize(quantize(w, 'q4_0', { shape: [48, 64] })));
+    const cls = new Uint8Array(readFileSync(join(OCR, 'ch_ppocr_mobile_v2.0_cls_infer.onnx')));
+    const plan = await planFor(cls, (name) => (name === 'fc_0.w_0' ? { format: 'q4_0' } : null), 'cls.onnx');
+    await expect(runWriter(onnxWriter, cls, plan, 'packed', 'cls.onnx')).rejects.toThrow(/tensor "fc_0.w_0" \(q4_0\): q4_0 stores whole 32-element blocks, but axis 1 has length 2; pad the axis/);
+  });
+});
