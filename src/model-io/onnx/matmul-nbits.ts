@@ -56,9 +56,10 @@ export interface MatMulNBitsWeight {
   readonly scales: Float32Array;
 }
 
-/** Repack a tensor quantized along K of an ONNX MatMul weight [K, N] (axis 0) for MatMulNBits. */
+/** Repack a 2-D weight quantized along K ([K, N] along axis 0, or [N, K] along axis 1) for MatMulNBits. */
 export function toMatMulNBits(q: QuantizedTensor, bits: number): MatMulNBitsWeight {
-  const [K, N] = q.shape as [number, number];
+  const K = q.shape[q.axis]!;
+  const N = q.shape[1 - q.axis]!;
   const L = q.layout;
   const el = q.element as IntElement;
   const bs = L.blockSize;
@@ -81,7 +82,7 @@ export function toMatMulNBits(q: QuantizedTensor, bits: number): MatMulNBitsWeig
       scales[si] = value * unit;
       for (let j = 0; j < bs; j++) {
         const k = b * bs + j;
-        // blocked order: row n holds the K codes of output column n; past K, the zero point (value 0)
+        // blocked order: row n holds the K codes of output n (either orientation); past K, the zero point (value 0)
         const u = k < K ? intOf(el, codes[n * K + k]!) + zero : zero;
         const at = si * blob * 8 + j * bits;
         B[at >> 3]! |= u << (at & 7);

@@ -2,7 +2,7 @@
 //   fake-quant  every planned float32 weight (initializer or Constant node, in the main graph or any
 //               subgraph) holds its dequantized values: the model runs anywhere, with the format's
 //               rounding baked in.
-//   packed      MatMul weights whose format is integers times one scale per power-of-two block go to
+//   packed      MatMul (and plain Gemm) weights whose format is integers times one scale per power-of-two block go to
 //               com.microsoft.MatMulNBits (uint8 codes + float scales, onnxruntime and transformers.js
 //               "q4"); other weights (Conv kernels, …) whose codes are an ONNX type onnxruntime
 //               dequantizes (INT4, INT8, FP8) go behind a blocked DequantizeLinear when the model's
@@ -40,6 +40,8 @@ interface NodeSite {
   readonly name: string;
   readonly inputs: string[];
   readonly outputs: string[];
+  /** Scalar attributes (int or float) by name. */
+  readonly attributes: ReadonlyMap<string, number>;
 }
 
 /** Where a weight the reader lists lives in the model. */
@@ -100,7 +102,18 @@ function scanModel(b: Uint8Array): { sites: TensorSite[]; nodes: NodeSite[]; gra
       else if (f.field === NODE.output) outputs.push(text(b, f));
       else if (f.field === NODE.attribute) attrs.push(f);
     }
-    const node: NodeSite = { at: n.at, end: n.end, graph, opType, domain, name, inputs, outputs };
+    const attributes = new Map<string, number>();
+    for (const a of attrs) {
+      let attrName = '';
+      let value: number | null = null;
+      for (const f of fields(b, a.at, a.end)) {
+        if (f.field === 1 && f.wire === 2) attrName = text(b, f);
+        else if (f.field === 2 && f.wire === 5) value = new DataView(b.buffer, b.byteOffset + f.at, 4).getFloat32(0, true);
+        else if (f.field === 3 && f.wire === 0) value = f.value;
+      }
+      if (value !== null) attributes.set(attrName, value);
+    }
+    const node: NodeSite = { at: n.at, end: n.end, graph, opType, domain, name, inputs, outputs, attributes };
     nodes.push(node);
     const isConstant = opType === 'Constant' && (domain === '' || domain === 'ai.onnx');
     for (const a of attrs) {
@@ -159,6 +172,22 @@ interface Decision {
   readonly dq?: DqType;
 }
 
+/** The K axis of B (input 1) of a MatMul, or of a Gemm that MatMulNBits computes alike (alpha 1, A not
+ * transposed, no C or a 1-D [N] bias with beta 1); null for any other consumer. */
+function matMulKAxis(node: NodeSite, weight: readonly number[], shapes: ReadonlyMap<string, readonly number[]>): number | null {
+  if (node.opType === 'MatMul') return 0;
+  if (node.opType !== 'Gemm') return null;
+  const a = node.attributes;
+  if ((a.get('alpha') ?? 1) !== 1 || (a.get('transA') ?? 0) !== 0) return null;
+  const transB = (a.get('transB') ?? 0) !== 0;
+  const c = node.inputs[2];
+  if (c) {
+    const shape = shapes.get(c);
+    if ((a.get('beta') ?? 1) !== 1 || !shape || shape.length !== 1 || shape[0] !== weight[transB ? 0 : 1]) return null;
+  }
+  return transB ? 1 : 0;
+}
+
 async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array): Promise<{ decisions: Decision[]; scan: ReturnType<typeof scanModel> }> {
   if (ctx.reader.format !== 'onnx') throw new OptionError(`the ONNX writer rewrites ONNX models; ${ctx.reader.file} is ${ctx.reader.format} (write safetensors or GGUF instead)`);
   let scan: ReturnType<typeof scanModel>;
@@ -173,6 +202,7 @@ async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array):
   }
   const consumers = new Map<string, { node: NodeSite; index: number }[]>();
   for (const n of scan.nodes) n.inputs.forEach((v, index) => consumers.set(v, [...(consumers.get(v) ?? []), { node: n, index }]));
+  const siteShapes = new Map(scan.sites.map((site, i) => [site.value, planned[i]!.info.shape]));
   const decisions = planned.map((t, i): Decision => {
     const site = scan.sites[i]!;
     if (!t.format) return { planned: t, site, entry: t.entry, packed: null };
@@ -183,12 +213,12 @@ async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array):
     if (layout === 'packed') {
       const uses = consumers.get(site.value) ?? [];
       const use = uses.length === 1 ? uses[0]! : null;
-      const matmul =
-        use && use.index === 1 && use.node.opType === 'MatMul' && (use.node.domain === '' || use.node.domain === 'ai.onnx') && use.node.graph === site.graph &&
+      const fits = use !== null && use.index === 1 && (use.node.domain === '' || use.node.domain === 'ai.onnx') && use.node.graph === site.graph &&
         t.info.shape.length === 2 && site.value === t.info.name && !site.graph.inputs.has(site.value) && !site.graph.outputs.has(site.value);
-      if (matmul) {
-        // MatMul's B is [K, N]: MatMulNBits quantizes along K, axis 0
-        const options = { ...t.entry.options, axis: 0 };
+      // MatMul's B is [K, N]; Gemm's is [K, N], or [N, K] with transB. MatMulNBits quantizes along K.
+      const kAxis = fits ? matMulKAxis(use!.node, t.info.shape, siteShapes) : null;
+      if (kAxis !== null) {
+        const options = { ...t.entry.options, axis: kAxis };
         let bits: number | string;
         try {
           bits = matMulNBitsBits(t.format, resolvePlanned({ ...t, entry: { ...t.entry, options } }));
@@ -289,7 +319,8 @@ export const onnxWriter: ModelWriter = {
             opType: 'MatMulNBits',
             domain: MS_DOMAIN,
             name: mm.name,
-            inputs: [mm.inputs[0]!, bName, sName],
+            // a Gemm's C is MatMulNBits' bias (input 5, after zero_points and g_idx)
+            inputs: mm.inputs[2] ? [mm.inputs[0]!, bName, sName, '', '', mm.inputs[2]] : [mm.inputs[0]!, bName, sName],
             outputs: mm.outputs,
             attributes: { K: { int: w.K }, N: { int: w.N }, bits: { int: w.bits }, block_size: { int: w.blockSize } },
           }),

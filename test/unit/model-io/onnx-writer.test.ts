@@ -318,3 +318,40 @@ describe('ONNX writer, packed: what stays fake-quantized', () => {
     await expect(runWriter(onnxWriter, cls, plan, 'packed', 'cls.onnx')).rejects.toThrow(/tensor "fc_0.w_0" \(q4_0\): q4_0 stores whole 32-element blocks, but axis 1 has length 2; pad the axis/);
   });
 });
+
+describe('ONNX writer, packed: Gemm weights', () => {
+  it('Gemm with transB and a bias, and Gemm without, run as MatMulNBits (bias as its input 5), a scaled Gemm stays fake-quantized; outputs match the fake-quantized model', async () => {
+    const x = weights([3, 64], 21);
+    const bytes = model({
+      name: 'gemm',
+      nodes: [
+        { opType: 'Gemm', inputs: ['x', 'Wt', 'bias'], outputs: ['y1'], attributes: { transB: { int: 1 } } },
+        { opType: 'Gemm', inputs: ['x', 'W'], outputs: ['y2'] },
+        { opType: 'Gemm', inputs: ['x', 'Wa'], outputs: ['y3'], attributes: { alpha: { float: 0.5 } } },
+      ],
+      initializers: [
+        { name: 'Wt', dims: [40, 64], raw: f32raw(weights([40, 64], 22)) },
+        { name: 'bias', dims: [40], raw: f32raw(weights([40], 23)) },
+        { name: 'W', dims: [64, 24], raw: f32raw(weights([64, 24], 24)) },
+        { name: 'Wa', dims: [64, 32], raw: f32raw(weights([64, 32], 25)) },
+      ],
+      inputs: [['x', FLOAT, [3, 64]]],
+      outputs: [
+        ['y1', FLOAT, [3, 40]],
+        ['y2', FLOAT, [3, 24]],
+        ['y3', FLOAT, [3, 32]],
+      ],
+    });
+    const { packed, fake, plan } = await packedAndFake(bytes, (n, shape) => (shape.length === 2 ? { format: n === 'W' ? 'mxint8' : 'q4_0' } : null), 'gemm.onnx');
+    expect(packed.summary.packed).toEqual([
+      { name: 'Wt', as: 'com.microsoft.MatMulNBits (4-bit, block 32)' },
+      { name: 'W', as: 'com.microsoft.MatMulNBits (8-bit, block 32)' },
+    ]);
+    expect(plan.find((e) => e.name === 'Wt')!.options.axis).toBe(1); // [N, K] with transB: K is axis 1
+    expect(plan.find((e) => e.name === 'W')!.options.axis).toBe(0);
+    const feeds = { x: new ort.Tensor('float32', x, [3, 64]) };
+    const a = await run(packed.out, feeds);
+    const b = await run(fake.out, feeds);
+    for (const k of ['y1', 'y2', 'y3']) expect(relativeError(a[k]!, b[k]!), k).toBeLessThan(1e-5);
+  });
+});
