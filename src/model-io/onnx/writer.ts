@@ -2,9 +2,9 @@
 //   fake-quant  every planned float32 weight (initializer or Constant node, in the main graph or any
 //               subgraph) holds its dequantized values: the model runs anywhere, with the format's
 //               rounding baked in.
-//   packed      MatMul (and plain Gemm) weights whose format is integers times one scale per power-of-two block go to
-//               com.microsoft.MatMulNBits (uint8 codes + float scales, onnxruntime and transformers.js
-//               "q4"); other weights (Conv kernels, …) whose codes are an ONNX type onnxruntime
+//   packed      MatMul and plain Gemm weights whose format is integers times one scale per
+//               power-of-two block go to com.microsoft.MatMulNBits (uint8 codes + float scales,
+//               onnxruntime and transformers.js "q4"); other weights (Conv kernels, …) whose codes are an ONNX type onnxruntime
 //               dequantizes (INT4, INT8, FP8) go behind a blocked DequantizeLinear when the model's
 //               opset has it (21); every other planned weight is written fake-quantized.
 // The model is rewritten over its own bytes: messages on the way to a changed tensor or node are
