@@ -15,6 +15,7 @@ import { safetensorsWriter } from '../../../src/model-io/safetensors/writer.js';
 import { readQuantizedSafetensors } from '../../../src/model-io/safetensors/reader.js';
 import { rng } from '../../helpers/random.js';
 import { planFor, runWriter, safetensorsFile, weights, type SourceTensor } from './helpers.js';
+import { fixtureBytes } from '../readers/helpers.js';
 
 /** Unsigned scalar formats (e8m0, ue4m3) take magnitudes only. */
 function fitFor(f: Format, x: Float32Array): Float32Array {
@@ -147,6 +148,27 @@ describe('safetensors writer, microscale layout', () => {
         expect(written.tensor(info.name).dtype, info.name).toBe(info.dtype);
       }
     }
+  });
+
+  it('carries a GGUF source: ggml blocks dequantized or kept as float32; a tensor no reader decodes (q4_k) is refused before writing', async () => {
+    const v3 = fixtureBytes('model-v3.gguf');
+    await expect(runWriter(safetensorsWriter, v3, await planFor(v3, () => null, 'model.gguf'), undefined, 'model.gguf')).rejects.toThrow(/tensor "blk.0.q4_k" \(q4_k\) of model.gguf cannot be read/);
+    const bytes = fixtureBytes('model-v2.gguf');
+    const plan = await planFor(bytes, (_n, shape) => (shape.length === 2 ? { format: 'mxfp8_e4m3' } : null), 'model.gguf');
+    const src = await openModel(bytes, { name: 'model.gguf' });
+    const readable = src.tensors().map((t) => t.name);
+    const { out, summary } = await runWriter(safetensorsWriter, bytes, plan, undefined, 'model.gguf');
+    expect(summary.quantized).toEqual(['token_embd.weight', 'blk.0.q8_0']);
+    const written = await openModel(out);
+    const back = await readQuantizedSafetensors(bytesSource(out));
+    for (const name of readable) {
+      const info = src.tensor(name);
+      const v = await src.read(name);
+      if (summary.quantized.includes(name)) expect(dequantize(back.tensors.get(name)!)).toEqual(dequantize(quantize(v, 'mxfp8_e4m3', { shape: info.shape })));
+      else expect(await written.read(name), name).toEqual(v);
+    }
+    expect(written.tensor('blk.0.q4_0').dtype).toBe('f32');
+    expect(written.tensor('norm.bf16').dtype).toBe('bf16');
   });
 
   it('fails before writing for plans it cannot honour', async () => {
