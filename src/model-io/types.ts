@@ -41,6 +41,17 @@ export interface WriteContext {
   readonly onProgress?: (done: number, total: number, tensor: string) => void;
 }
 
+/** A config file that a layout's loaders read beside the model file (safetensors `hf_quant_config.json`,
+ * `config.json`'s `quantization_config`). The command writes it next to the output. */
+export interface Sidecar {
+  /** File name, relative to the output file's folder. */
+  readonly file: string;
+  /** The file's JSON; with `mergeKey`, the value to set under that key of the file the model already
+   * has (config.json is the model's own; the writer only knows its quantization part). */
+  readonly json: unknown;
+  readonly mergeKey?: string;
+}
+
 /** What a writer reports once the file is complete. */
 export interface WriteSummary {
   readonly kind: OutputKind;
@@ -49,6 +60,10 @@ export interface WriteSummary {
   /** Tensors written quantized, and kept (with the reason), by name. */
   readonly quantized: readonly string[];
   readonly kept: readonly { readonly name: string; readonly reason: string }[];
+  /** Config files to write beside the output (optional; absent when the layout needs none). */
+  readonly sidecars?: readonly Sidecar[];
+  /** Tensors stored in a runtime's packed form, with the operator that reads them (ONNX `packed`). */
+  readonly packed?: readonly { readonly name: string; readonly as: string }[];
 }
 
 /** One output kind. */
