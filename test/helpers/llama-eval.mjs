@@ -1,26 +1,30 @@
-// Child process: load a GGUF with llama.cpp (node-llama-cpp's prebuilt CPU build, never
-// downloading or compiling) and print the next-token probabilities after each prompt token as
-// JSON on stdout. Run apart from the test runner: a file llama.cpp rejects may abort the process.
-// Usage: node llama-eval.mjs MODEL.gguf TOKEN,TOKEN,...
+// Child process: load GGUF files with llama.cpp (node-llama-cpp's prebuilt CPU build, never
+// downloading or compiling) and print, per file, the next-token probabilities after each prompt
+// token (indexed by token id) as JSON on stdout. Runs apart from the test runner: a file llama.cpp
+// rejects may abort the whole process.
+// Usage: node llama-eval.mjs TOKEN,TOKEN,... MODEL.gguf [MODEL.gguf ...]
 import { getLlama } from 'node-llama-cpp';
 
-const [model, tokenList] = process.argv.slice(2);
+const [tokenList, ...models] = process.argv.slice(2);
 const tokens = tokenList.split(',').map(Number);
 const llama = await getLlama({ gpu: false, build: 'never', skipDownload: true, logLevel: 'error', progressLogs: false });
+const results = {};
 try {
-  const m = await llama.loadModel({ modelPath: model, gpuLayers: 0 });
-  const context = await m.createContext({ contextSize: 64, batchSize: 64, flashAttention: false, threads: 1 });
-  const sequence = context.getSequence();
-  const results = await sequence.controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true } }]));
-  const out = results.map((r) => {
-    const p = r?.next?.probabilities;
-    if (!p) throw new Error('llama.cpp returned no probabilities');
-    // token id → probability as the float64 the binding hands over, in token order
-    return [...p.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
-  });
-  process.stdout.write(JSON.stringify({ probabilities: out }));
-  await context.dispose();
-  await m.dispose();
+  for (const path of models) {
+    const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+    const context = await model.createContext({ contextSize: 64, batchSize: 64, flashAttention: false, threads: 1 });
+    const evaluated = await context.getSequence().controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true } }]));
+    results[path] = evaluated.map((r) => {
+      const p = r?.next?.probabilities;
+      if (!p) throw new Error(`${path}: llama.cpp returned no probabilities`);
+      const row = new Array(Math.max(...p.keys()) + 1).fill(0);
+      for (const [token, probability] of p) row[token] = probability;
+      return row;
+    });
+    await context.dispose();
+    await model.dispose();
+  }
+  process.stdout.write(JSON.stringify(results));
 } finally {
   await llama.dispose();
 }
