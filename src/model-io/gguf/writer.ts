@@ -4,7 +4,7 @@
 // the header is written first.
 import { readGgufHeader, type GgufHeader } from '../../bdr-explorer/readers/gguf.js';
 import type { TensorInfo } from '../../bdr-explorer/readers/types.js';
-import { EncodingError, OptionError } from '../../formats/errors.js';
+import { OptionError, ShapeError } from '../../formats/errors.js';
 import type { ByteSink, ModelWriter, TensorPlanEntry, WriteContext, WriteSummary } from '../types.js';
 import { tensorToGguf } from './blocks.js';
 import { encodeGgufHeader, GGUF_TYPE, type GgufKv, type GgufTensorLayout } from './encode.js';
@@ -82,7 +82,7 @@ async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: U
       const target = ggufTarget(entry.format);
       const row = info.shape[info.shape.length - 1] ?? 1;
       if (row % target.blockElements !== 0) {
-        throw new EncodingError(`tensor "${info.name}": rows of ${row} elements are not whole ${target.blockElements}-element ${target.typeName} blocks, which llama.cpp refuses; keep it (--exclude) or pick a format with smaller blocks`);
+        throw new ShapeError(`tensor "${info.name}": rows of ${row} elements are not whole ${target.blockElements}-element ${target.typeName} blocks, which llama.cpp refuses; keep it (--exclude) or pick a format with smaller blocks`);
       }
       if (target.kind === 'ocp-nvfp4' && arch !== null && !SCALED_WEIGHT.test(info.name)) {
         entry = { name: info.name, format: null, options: {}, reason: `llama.cpp reads no per-tensor .scale for ${info.name}, so nvfp4's second-level scale has nowhere to go; use ggml_nvfp4 for it` };

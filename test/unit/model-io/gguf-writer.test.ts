@@ -1,0 +1,233 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { readGgufHeader, type GgufHeader } from '../../../src/bdr-explorer/readers/gguf.js';
+import { openModel } from '../../../src/bdr-explorer/readers/open.js';
+import { bytesSource } from '../../../src/bdr-explorer/readers/source.js';
+import { EncodingError, fromGgmlBlocks, quantize, ShapeError, type QuantizedTensor } from '../../../src/index.js';
+import { encodeGgufHeader, type GgufKv } from '../../../src/model-io/gguf/encode.js';
+import { ggufWriter } from '../../../src/model-io/gguf/writer.js';
+import { quantizeModel, quantizeModelTo, type QuantizeModelOptions } from '../../../src/model-io/index.js';
+import { buildPlan } from '../../../src/model-io/plan.js';
+import { rng } from '../../helpers/random.js';
+import { tinyLlamaGguf, tinyLlamaTensors } from '../../helpers/tiny-llama.js';
+import { concat, safetensors } from '../readers/builders.js';
+
+async function run(input: Uint8Array, opts: QuantizeModelOptions): Promise<{ bytes: Uint8Array; header: GgufHeader }> {
+  const parts: Uint8Array[] = [];
+  await quantizeModelTo(input, { write: (c) => void parts.push(c.slice()) }, { kind: 'gguf', ...opts });
+  const bytes = concat(parts);
+  return { bytes, header: await readGgufHeader(bytesSource(bytes)) };
+}
+
+const tensorBytes = (bytes: Uint8Array, h: GgufHeader, name: string): Uint8Array => {
+  const t = h.tensors.find((x) => x.name === name);
+  if (!t) throw new Error(`no tensor ${name}`);
+  return bytes.subarray(t.fileOffset, t.fileOffset + t.byteLength);
+};
+
+function metadataValue(bytes: Uint8Array, h: GgufHeader, key: string): Uint8Array {
+  const m = h.metadata.find((x) => x.key === key)!;
+  return bytes.subarray(m.valueStart, m.valueEnd);
+}
+
+/** A GGUF (F32 tensors) with the given tensors and metadata. */
+function gguf(tensors: readonly { name: string; shape: readonly number[]; data: Float32Array }[], kvs: GgufKv[] = []): Uint8Array {
+  const layout = encodeGgufHeader(kvs, tensors.map((t) => ({ name: t.name, dims: t.shape.slice().reverse(), typeId: 0, byteLength: t.data.byteLength })), 32);
+  const out = new Uint8Array(layout.fileSize);
+  out.set(layout.header);
+  tensors.forEach((t, i) => out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), layout.header.length + layout.offsets[i]!));
+  return out;
+}
+
+function expectSameTensor(a: QuantizedTensor, b: QuantizedTensor): void {
+  expect(a.codes).toEqual(b.codes);
+  expect(Array.from(a.scales)).toEqual(Array.from(b.scales));
+  expect(Array.from(a.offsets)).toEqual(Array.from(b.offsets));
+}
+
+const source = tinyLlamaGguf();
+const tensors = tinyLlamaTensors();
+
+describe('GGUF in → GGUF out', () => {
+  it('copies every metadata key byte for byte except general.file_type, and every kept tensor as stored', async () => {
+    const sh = await readGgufHeader(bytesSource(source));
+    const { bytes, header } = await run(source, { format: 'q4_0' });
+    expect(header.metadata.map((m) => m.key)).toEqual(sh.metadata.map((m) => m.key));
+    for (const m of sh.metadata) {
+      if (m.key === 'general.file_type') continue;
+      expect(metadataValue(bytes, header, m.key), m.key).toEqual(metadataValue(source, sh, m.key));
+    }
+    expect(new DataView(metadataValue(bytes, header, 'general.file_type').slice().buffer).getUint32(0, true)).toBe(2);
+    for (const name of ['output_norm.weight', 'blk.1.ffn_norm.weight']) {
+      expect(header.tensors.find((t) => t.name === name)!.typeId).toBe(0);
+      expect(tensorBytes(bytes, header, name)).toEqual(tensorBytes(source, sh, name));
+    }
+  });
+
+  it('lays tensor data out contiguously in info order at aligned offsets', async () => {
+    const { bytes, header } = await run(source, { format: 'q5_1' });
+    let end = 0;
+    for (const t of header.tensors) {
+      expect(t.offset % header.alignment).toBe(0);
+      expect(t.offset).toBe(Math.ceil(end / header.alignment) * header.alignment);
+      end = t.offset + t.byteLength;
+    }
+    expect(bytes.length).toBe(header.dataStart + Math.ceil(end / header.alignment) * header.alignment);
+  });
+
+  it.each(['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'ggml_mxfp4', 'ggml_nvfp4'])('%s: reading the blocks back gives the QuantizedTensor quantize() made', async (format) => {
+    const { bytes, header } = await run(source, { format });
+    for (const t of tensors.filter((x) => x.shape.length === 2)) {
+      const back = fromGgmlBlocks(tensorBytes(bytes, header, t.name), format, t.shape);
+      expectSameTensor(back, quantize(t.data, format, { shape: t.shape, preset: 'ggml' }));
+    }
+  });
+
+  it('OCP mxfp4 and nvfp4 are re-laid into ggml blocks with the same codes and scales; nvfp4 adds its FP32 tensor scale as <name>.scale', async () => {
+    for (const [format, ggml] of [['mxfp4', 'ggml_mxfp4'], ['nvfp4', 'ggml_nvfp4']] as const) {
+      const { bytes, header } = await run(source, { format });
+      const t = tensors.find((x) => x.name === 'blk.0.attn_v.weight')!;
+      const q = quantize(t.data, format, { shape: t.shape });
+      const back = fromGgmlBlocks(tensorBytes(bytes, header, t.name), ggml, t.shape);
+      expect(back.codes).toEqual(q.codes);
+      expect(Array.from(back.scales)).toEqual(Array.from(q.scales));
+      if (format === 'nvfp4') {
+        const s = new Float32Array(tensorBytes(bytes, header, 'blk.0.attn_v.scale').slice().buffer);
+        expect(Array.from(s)).toEqual([q.tensorScale]);
+        // token_embd has no .scale slot in llama.cpp: kept, not silently changed
+        expect(header.tensors.find((x) => x.name === 'token_embd.weight')!.typeId).toBe(0);
+        expect(header.tensors.some((x) => x.name === 'token_embd.scale')).toBe(false);
+      }
+    }
+  });
+
+  it('sets general.file_type to the type holding most quantized elements', async () => {
+    const fileType = async (opts: QuantizeModelOptions) => {
+      const { bytes, header } = await run(source, opts);
+      return new DataView(metadataValue(bytes, header, 'general.file_type').slice().buffer).getUint32(0, true);
+    };
+    expect(await fileType({ format: 'q8_0' })).toBe(7);
+    expect(await fileType({ format: 'ggml_mxfp4' })).toBe(38);
+    expect(await fileType({ format: 'nvfp4' })).toBe(39);
+    expect(await fileType({ format: 'bf16' })).toBe(32);
+    expect(await fileType({ format: 'q4_0', plan: { 'token_embd|output\\.': 'q8_0' } })).toBe(2);
+  });
+
+  it('reports what it quantized and what it kept', async () => {
+    const { summary } = await quantizeModel(source, { outputName: 'x.gguf', format: 'q4_0', exclude: 'output\\.weight' });
+    expect(summary.kind).toBe('gguf');
+    expect(summary.quantized).toContain('blk.0.attn_q.weight');
+    expect(summary.kept).toContainEqual({ name: 'output.weight', reason: 'matched by --exclude' });
+    expect(summary.kept).toContainEqual({ name: 'output_norm.weight', reason: '1-D (norm, bias or scale)' });
+  });
+
+  it('refuses an NVFP4 token_embd that doubles as the output layer (llama.cpp aborts on it)', async () => {
+    const untied = gguf(tensors.filter((t) => t.name !== 'output.weight'), [{ key: 'general.architecture', value: { type: 'string', value: 'llama' } }]);
+    const { header } = await run(untied, { format: 'ggml_nvfp4' });
+    expect(header.tensors.find((t) => t.name === 'token_embd.weight')!.typeId).toBe(0);
+    expect(header.tensors.find((t) => t.name === 'blk.0.attn_q.weight')!.typeId).toBe(40);
+  });
+});
+
+describe('other inputs → a generic GGUF', () => {
+  it('writes the tensors with metadata naming the source, plain dtypes exactly', async () => {
+    const w = new Float32Array(64 * 32).map((_, i) => Math.sin(i));
+    const b = new Uint16Array([0x3f80, 0xc000, 0x7f80, 0x0001]);
+    const data = concat([new Uint8Array(w.buffer), new Uint8Array(b.buffer)]);
+    const st = safetensors({ 'layer.weight': { dtype: 'F32', shape: [32, 64], data_offsets: [0, w.byteLength] }, 'layer.bias': { dtype: 'BF16', shape: [4], data_offsets: [w.byteLength, data.length] } }, data);
+    const { bytes, header } = await run(st, { format: 'q8_0', open: { name: 'model.safetensors' } });
+    const reader = await openModel(bytes);
+    expect(reader.tensors().map((t) => [t.name, t.dtype])).toEqual([['layer.weight', 'q8_0'], ['layer.bias', 'bf16']]);
+    expect(tensorBytes(bytes, header, 'layer.bias')).toEqual(new Uint8Array(b.buffer));
+    const text = new TextDecoder().decode(bytes.subarray(0, header.metadataEnd));
+    expect(text).toContain('microscale.source.format');
+    expect(text).toContain('model.safetensors');
+    expectSameTensor(fromGgmlBlocks(tensorBytes(bytes, header, 'layer.weight'), 'q8_0', [32, 64]), quantize(w, 'q8_0', { shape: [32, 64], preset: 'ggml' }));
+  });
+});
+
+describe('what llama.cpp refuses is refused, naming tensor and block', () => {
+  const one = (data: Float32Array, shape = [2, 64]) => gguf([{ name: 'w', shape, data }]);
+
+  it('a Q4_1/Q5_1 block whose minimum is below −65504 (its FP16 offset would be −Inf)', async () => {
+    const data = new Float32Array(128).fill(1);
+    data[70] = -70000;
+    for (const format of ['q4_1', 'q5_1']) {
+      await expect(run(one(data), { format })).rejects.toThrow(/tensor "w" block 2 \(row 1, elements 0…31\): the FP16 minimum \(offset\) is not finite/);
+    }
+  });
+
+  it('a Q8_0 block too large for its FP16 scale', async () => {
+    const data = new Float32Array(128);
+    data[5] = 1e10;
+    await expect(run(one(data), { format: 'q8_0' })).rejects.toThrow(/tensor "w" block 0 .*FP16 scale is not finite/);
+  });
+
+  it('NaN and Inf inputs', async () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const data = new Float32Array(128);
+      data[100] = bad;
+      await expect(run(one(data), { format: 'ggml_mxfp4' })).rejects.toThrow(EncodingError);
+      await expect(run(one(data), { format: 'nvfp4' })).rejects.toThrow(/tensor "w" block 1 \(row 1, elements 0…63\): element 100 is/);
+    }
+  });
+
+  it('formats GGUF has no type for, and rows that are not whole blocks, before any byte is written', async () => {
+    const src = one(new Float32Array(128));
+    await expect(run(src, { format: 'mx6' })).rejects.toThrow(/GGUF has no ggml type for mx6; GGUF output takes/);
+    const odd = gguf([{ name: 'w', shape: [2, 40], data: new Float32Array(80) }]);
+    const reader = await openModel(odd);
+    const plan = [{ name: 'w', format: 'q4_0', options: { preset: 'ggml' as const } }];
+    let wrote = 0;
+    const ctx = { reader, source: bytesSource(odd), plan };
+    await expect(ggufWriter.check(ctx)).rejects.toThrow(/tensor "w": rows of 40 elements are not whole 32-element q4_0 blocks/);
+    await expect(ggufWriter.write(ctx, { write: () => void wrote++ })).rejects.toThrow(ShapeError);
+    expect(wrote).toBe(0);
+    // through buildPlan the same tensor is kept, with the reason
+    expect(buildPlan(reader.tensors(), { format: 'q4_0' })[0]!.reason).toMatch(/rows of 40 elements are not whole 32-element q4_0 blocks/);
+  });
+
+  it('a plan that does not match the source', async () => {
+    const src = one(new Float32Array(128));
+    const reader = await openModel(src);
+    await expect(ggufWriter.check({ reader, source: bytesSource(src), plan: [] })).rejects.toThrow(/one entry per tensor/);
+    await expect(ggufWriter.check({ reader, source: bytesSource(src), plan: buildPlan(reader.tensors(), { format: 'q8_0' }), layout: 'gpt-oss' })).rejects.toThrow(/GGUF has one layout/);
+  });
+});
+
+describe('fuzzed writer inputs', () => {
+  const FORMATS = ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'ggml_mxfp4', 'ggml_nvfp4', 'mxfp4', 'nvfp4', 'fp16', 'bf16'];
+  it('odd shapes, empty tensors and NaN: a readable file or a clear error, never a crash', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...FORMATS),
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.boolean(),
+        async (format, outer, rowBlocks, seed, withNaN) => {
+          const row = rowBlocks === 4 ? 40 : rowBlocks * 64;
+          const shape = [...outer, row];
+          const n = shape.reduce((a, b) => a * b, 1);
+          const r = rng(seed);
+          const data = new Float32Array(n).map(() => (r() - 0.5) * 8);
+          if (withNaN && n > 0) data[Math.floor(r() * n)] = NaN;
+          const src = gguf([{ name: 't', shape, data }]);
+          let out;
+          try {
+            out = await run(src, { format });
+          } catch (e) {
+            expect(e).toBeInstanceOf(EncodingError);
+            expect((e as Error).message).toMatch(/tensor "t" block \d+/);
+            return;
+          }
+          const reader = await openModel(out.bytes);
+          const back = await reader.read('t');
+          expect(back.length).toBe(n);
+          if (!withNaN || n === 0) expect(back.every(Number.isFinite) || format === 'fp16').toBe(true);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
