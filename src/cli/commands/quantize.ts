@@ -13,6 +13,7 @@ import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { checkOutputPath } from '../output.js';
 import { integerIn } from '../parse.js';
+import { BACKENDS, pickBackend } from './sweep.js';
 
 const PRESETS: readonly Preset[] = ['ocp', 'microxcaling', 'torchao', 'ggml'];
 
@@ -27,6 +28,8 @@ interface QuantizeCliOptions {
   layout?: string;
   plan?: string;
   force?: boolean;
+  backend: (typeof BACKENDS)[number];
+  threads?: number;
 }
 
 function readPlan(path: string): PlanMap {
@@ -80,6 +83,8 @@ export function registerQuantize(program: Command, ctx: CliContext): Command {
     .option('--layout <name>', 'convention where one output kind has several')
     .option('--plan <file.json>', 'JSON map of tensor-name regexes to formats (null or "keep" keeps); first match wins, --format covers the rest')
     .option('--force', 'replace OUT if it exists')
+    .addOption(new Option('--backend <name>', 'quantize kernels: auto (WASM when it loads), wasm, reference; all write the same bytes').choices(BACKENDS).default('auto'))
+    .option('--threads <n>', 'worker threads for the WASM backend', integerIn(1, 256))
     .addHelpText(
       'after',
       `
@@ -113,6 +118,7 @@ Examples:
       const plan = opts.plan === undefined ? undefined : readPlan(opts.plan);
       let bar: SingleBar | null = null;
       const started = Date.now();
+      const backend = await pickBackend(opts.backend, opts.threads, (note) => ctx.io.stderr(`${note}\n`));
       try {
         const summary = await quantizeModelFile(input, opts.output, {
           ...(opts.format !== undefined && { format: opts.format }),
@@ -124,6 +130,7 @@ Examples:
           ...(opts.layout !== undefined && { layout: opts.layout }),
           ...(plan !== undefined && { plan }),
           force: opts.force === true,
+          backend,
           onPlan(checked) {
             const n = checked.filter((e) => e.format !== null).length;
             if (n === 0) throw new UsageError(`no tensor of ${input} would be quantized:\n${keptReport(checked)}`);
@@ -142,6 +149,7 @@ Examples:
         ctx.io.stderr(`wrote ${opts.output}: ${summary.bytesWritten} bytes, ${summary.quantized.length} tensors quantized, ${summary.kept.length} kept (${seconds.toFixed(1)} s)\n`);
       } finally {
         (bar as SingleBar | null)?.stop();
+        await backend.dispose();
       }
     });
 }

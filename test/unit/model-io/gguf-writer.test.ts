@@ -231,3 +231,19 @@ describe('fuzzed writer inputs', () => {
     );
   });
 });
+
+describe('kernels', () => {
+  it('the WASM backend writes the same bytes as the reference codec, for every GGUF type', async () => {
+    const { createWasmBackend } = await import('../../../src/kernels/wasm/index.js');
+    const wasm = await createWasmBackend({ threads: 1 });
+    try {
+      for (const format of ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'ggml_mxfp4', 'ggml_nvfp4', 'mxfp4', 'nvfp4', 'fp16', 'bf16']) {
+        const reference = await run(source, { format });
+        const fast = await run(source, { format, backend: wasm });
+        expect(Buffer.compare(Buffer.from(fast.bytes), Buffer.from(reference.bytes)), format).toBe(0);
+      }
+    } finally {
+      await wasm.dispose();
+    }
+  });
+});
