@@ -8,9 +8,9 @@ import { parseFormat } from '../../formats/names.js';
 import type { QuantizeOptions } from '../../formats/options.js';
 import { resolveOptions } from '../../formats/options.js';
 import { QuantizedTensor } from '../../formats/quantized.js';
-import { toGgmlBlocks } from '../../formats/reference/ggml.js';
 import type { Backend } from '../../kernels/backend.js';
-import { encodePlain, type GgufTarget } from './targets.js';
+import { layGgmlBlocks } from './lay.js';
+import { encodeInteger, encodePlain, type GgufTarget } from './targets.js';
 
 /** A tensor's bytes in its GGUF type, and the per-tensor scale that goes with an NVFP4 tensor. */
 export interface GgufTensorBytes {
@@ -63,7 +63,7 @@ function checkScales(q: QuantizedTensor, target: GgufTarget, tensor: string, row
   }
 }
 
-/** The same codes and scale bytes under a ggml descriptor, so toGgmlBlocks lays them out. */
+/** The same codes and scale bytes under a ggml descriptor, so they are laid out as ggml blocks. */
 function asGgml(q: QuantizedTensor, ggmlName: string): QuantizedTensor {
   const f = parseFormat(ggmlName);
   return new QuantizedTensor({
@@ -82,7 +82,10 @@ function asGgml(q: QuantizedTensor, ggmlName: string): QuantizedTensor {
  * EncodingError naming the tensor and block for NaN/Inf inputs and for scales llama.cpp refuses.
  */
 export async function tensorToGguf(x: Float32Array, shape: readonly number[], target: GgufTarget, options: QuantizeOptions, tensor: string, backend?: Backend): Promise<GgufTensorBytes> {
-  if (target.kind === 'plain') return { bytes: encodePlain(x, target.typeId), tensorScale: null, quantized: null };
+  if (target.kind === 'plain') {
+    const bytes = target.typeId >= 24 && target.typeId <= 27 ? encodeInteger(x, target.typeId, tensor) : encodePlain(x, target.typeId);
+    return { bytes, tensorScale: null, quantized: null };
+  }
   const rowLength = shape.length === 0 ? 1 : shape[shape.length - 1]!;
   const bad = firstNonFinite(x);
   if (bad >= 0) {
@@ -95,12 +98,12 @@ export async function tensorToGguf(x: Float32Array, shape: readonly number[], ta
   const format = target.format!;
   const q = backend ? await backend.quantize(x, format, opts) : quantize(x, format, opts);
   checkScales(q, target, tensor, rowLength);
-  if (target.kind === 'ggml') return { bytes: toGgmlBlocks(q), tensorScale: null, quantized: q };
+  if (target.kind === 'ggml') return { bytes: layGgmlBlocks(q), tensorScale: null, quantized: q };
   if (q.axis !== shape.length - 1) throw new EncodingError(`tensor "${tensor}": ggml blocks run along the last axis; drop the axis option`);
   const expectBlock = target.kind === 'ocp-mxfp4' ? 32 : 16;
   if (q.blockSize !== expectBlock || (q.format.scheme === 'pow2' && q.options.scaleBits !== 8)) {
     throw new EncodingError(`tensor "${tensor}": ggml ${target.typeName} needs ${expectBlock}-element blocks with 8-bit scales; drop --block-size`);
   }
   const relaid = asGgml(q, target.kind === 'ocp-mxfp4' ? 'ggml_mxfp4' : 'ggml_nvfp4');
-  return { bytes: toGgmlBlocks(relaid), tensorScale: target.kind === 'ocp-nvfp4' ? q.tensorScale : null, quantized: q };
+  return { bytes: layGgmlBlocks(relaid), tensorScale: target.kind === 'ocp-nvfp4' ? q.tensorScale : null, quantized: q };
 }

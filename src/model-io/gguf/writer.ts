@@ -8,7 +8,7 @@ import { OptionError, ShapeError } from '../../formats/errors.js';
 import type { ByteSink, ModelWriter, TensorPlanEntry, WriteContext, WriteSummary } from '../types.js';
 import { tensorToGguf } from './blocks.js';
 import { encodeGgufHeader, GGUF_TYPE, type GgufKv, type GgufTensorLayout } from './encode.js';
-import { ggufTarget, targetByteLength, type GgufTarget } from './targets.js';
+import { ggufTarget, integerTarget, targetByteLength, type GgufTarget } from './targets.js';
 
 const LAYOUT = 'llama.cpp';
 const DEFAULT_ALIGNMENT = 32;
@@ -108,12 +108,12 @@ async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: U
     if (!info.readable) {
       throw new OptionError(`tensor "${info.name}": its ${info.dtype} data cannot be read by microscale, so it cannot be copied into a GGUF from a ${ctx.reader.format} file`);
     }
-    const same = PLAIN_COPY[info.dtype];
-    const target = same ?? F32;
-    const note = same ? '' : `; ${info.dtype} stored as F32 (GGUF's nearest type microscale writes exactly)`;
+    const same = info.floating ? PLAIN_COPY[info.dtype] : integerTarget(info.dtype);
     if (!same && !info.floating) {
-      throw new OptionError(`tensor "${info.name}": ${info.dtype} integers cannot be copied exactly into a GGUF by microscale; drop the tensor from the source or convert it with another tool`);
+      throw new OptionError(`tensor "${info.name}": GGUF has no type for ${info.dtype}; drop the tensor from the source or convert it with another tool`);
     }
+    const target = same ?? F32;
+    const note = same ? (info.floating ? '' : `; ${info.dtype} stored as GGUF ${target.typeName}`) : `; ${info.dtype} stored as F32 (GGUF's nearest type microscale writes exactly)`;
     plan.push({ ...entry, reason: `${entry.reason ?? 'kept'}${note}` });
     tensors.push({ name: info.name, dims: dimsOf(info.shape), typeId: target.typeId, byteLength: targetByteLength(target, info.elements), source: { kind: 'convert', tensor: info.name, target, entry: { name: info.name, format: null, options: {} } } });
   });

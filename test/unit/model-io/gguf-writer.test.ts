@@ -247,3 +247,37 @@ describe('kernels', () => {
     }
   });
 });
+
+describe('plain float encodings', () => {
+  it('fp16 conversion equals the reference codec on every binade edge, subnormal, tie and random bit pattern', async () => {
+    const { fp16Bits } = await import('../../../src/model-io/gguf/targets.js');
+    const { encodeFloat } = await import('../../../src/formats/reference/element-codec.js');
+    const { ELEMENTS } = await import('../../../src/formats/element.js');
+    const bits = new Uint32Array(1);
+    const f = new Float32Array(bits.buffer);
+    const wrong: string[] = [];
+    const check = (b: number) => {
+      bits[0] = b;
+      if (fp16Bits(bits[0]!, f[0]!) !== encodeFloat(ELEMENTS.fp16, f[0]!, 'rne', 0, 'infinity')) wrong.push(`0x${bits[0]!.toString(16)}`);
+    };
+    for (let e = 0; e < 256; e++) for (const m of [0, 1, 0xfff, 0x1000, 0x1001, 0x2000, 0x3000, 0x7fffff, 0x7ff000, 0x400000]) for (const s of [0, 0x80000000]) check((s | (e << 23) | m) >>> 0);
+    const r = rng(7);
+    for (let i = 0; i < 100_000; i++) check(Math.floor(r() * 2 ** 32));
+    expect(wrong.slice(0, 10)).toEqual([]);
+  });
+});
+
+describe('block laying', () => {
+  it("layGgmlBlocks equals the core's toGgmlBlocks for every ggml type (random, zero, extreme and NaN-free adversarial blocks)", async () => {
+    const { layGgmlBlocks } = await import('../../../src/model-io/gguf/lay.js');
+    const { toGgmlBlocks } = await import('../../../src/formats/reference/ggml.js');
+    const r = rng(11);
+    const x = new Float32Array(6 * 256).map((_, i) => (i % 97 === 0 ? 0 : (r() - 0.5) * 2 ** Math.floor(r() * 20 - 10)));
+    x.fill(0, 256, 320);
+    x.fill(-3, 512, 576);
+    for (const format of ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'ggml_mxfp4', 'ggml_nvfp4']) {
+      const q = quantize(x, format, { shape: [6, 256], preset: 'ggml' });
+      expect(Buffer.compare(Buffer.from(layGgmlBlocks(q)), Buffer.from(toGgmlBlocks(q))), format).toBe(0);
+    }
+  });
+});
