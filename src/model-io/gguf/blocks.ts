@@ -27,8 +27,18 @@ function blockWhere(block: number, blockElements: number, rowLength: number): st
   return `block ${block} (row ${Math.floor(first / rowLength)}, elements ${first % rowLength}…${(first % rowLength) + blockElements - 1})`;
 }
 
+/** Index of the first NaN or ±Inf, or −1 (v − v is 0 exactly for finite v). */
 function firstNonFinite(x: Float32Array): number {
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
+/** Index of the first code whose bits `mask` are all set, or −1 (one monomorphic loop per array type). */
+function firstWithBits(codes: Uint8Array | Uint16Array | Uint32Array, mask: number): number {
+  for (let i = 0; i < codes.length; i++) if ((codes[i]! & mask) === mask) return i;
   return -1;
 }
 
@@ -46,21 +56,19 @@ function checkScales(q: QuantizedTensor, target: GgufTarget, tensor: string, row
     throw new EncodingError(`tensor "${tensor}" ${blockWhere(block, target.blockElements, rowLength)}: ${what}, which llama.cpp rejects; ${fix}`);
   };
   if (q.format.scheme === 'pow2') {
-    for (let i = 0; i < q.scales.length; i++) if (q.scales[i] === 0xff) fail(i, 'the E8M0 scale is 0xFF (NaN)', 'the block holds NaN or Inf: clean the weights first');
+    const i = firstWithBits(q.scales, 0xff);
+    if (i >= 0) fail(i, 'the E8M0 scale is 0xFF (NaN)', 'the block holds NaN or Inf: clean the weights first');
     return;
   }
   if (q.format.element.kind === 'float') {
-    for (let i = 0; i < q.scales.length; i++) if (q.scales[i]! >= 0x7f) fail(i, `the UE4M3 scale byte is 0x${q.scales[i]!.toString(16)} (NaN or signed)`, 'the block holds NaN or Inf: clean the weights first');
+    const i = firstWithBits(q.scales, 0x7f);
+    if (i >= 0) fail(i, `the UE4M3 scale byte is 0x${q.scales[i]!.toString(16)} (NaN)`, 'the block holds NaN or Inf: clean the weights first');
     return;
   }
-  for (let i = 0; i < q.scales.length; i++) {
-    if ((q.scales[i]! & FP16_EXP) === FP16_EXP) fail(i, 'the FP16 scale is not finite (the block spans more than FP16 can hold)', 'scale the weights down or keep this tensor in F32/F16');
-  }
-  for (let i = 0; i < q.offsets.length; i++) {
-    if ((q.offsets[i]! & FP16_EXP) === FP16_EXP) {
-      fail(i, 'the FP16 minimum (offset) is not finite: the block minimum is below −65504', `use ${q.format.name.replace('_1', '_0')} (no offset) or keep this tensor in F32/F16`);
-    }
-  }
+  const i = firstWithBits(q.scales, FP16_EXP);
+  if (i >= 0) fail(i, 'the FP16 scale is not finite (the block spans more than FP16 can hold)', 'scale the weights down or keep this tensor in F32/F16');
+  const j = firstWithBits(q.offsets, FP16_EXP);
+  if (j >= 0) fail(j, 'the FP16 minimum (offset) is not finite: the block minimum is below −65504', `use ${q.format.name.replace('_1', '_0')} (no offset) or keep this tensor in F32/F16`);
 }
 
 /** The same codes and scale bytes under a ggml descriptor, so they are laid out as ggml blocks. */
