@@ -18,7 +18,7 @@ export type { GgufHeader, GgufMetadataEntry, GgufTensorInfo } from '../bdr-explo
 export { encodeGgufHeader, GGUF_TYPE } from './gguf/encode.js';
 export type { GgufKv, GgufValue, GgufScalarType, GgufTensorLayout, GgufLayout } from './gguf/encode.js';
 export { ggufTarget, encodePlain, GGUF_FORMATS } from './gguf/targets.js';
-export type { GgufTarget } from './gguf/targets.js';
+export type { GgufTarget, TargetKind } from './gguf/targets.js';
 export { openModel, sniffFormat, formatFromName, ModelFileError, bytesSource, blobSource, blobResolver, concatSource } from '../bdr-explorer/readers/index.js';
 export type { ModelInput, OpenModelOptions, ModelReader, TensorInfo, ModelFormat, ByteSource, BlobLike } from '../bdr-explorer/readers/index.js';
 export type { ByteSink, ModelWriter, OutputKind, TensorPlanEntry, WriteContext, WriteSummary } from './types.js';
