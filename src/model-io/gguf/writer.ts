@@ -84,6 +84,14 @@ async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: U
       if (row % target.blockElements !== 0) {
         throw new ShapeError(`tensor "${info.name}": rows of ${row} elements are not whole ${target.blockElements}-element ${target.typeName} blocks, which llama.cpp refuses; keep it (--exclude) or pick a format with smaller blocks`);
       }
+      const blockSize = entry.options.blockSize;
+      const native = target.kind === 'ocp-mxfp4' ? 32 : target.kind === 'ocp-nvfp4' ? 16 : undefined;
+      if (native !== undefined && blockSize !== undefined && blockSize !== native) {
+        throw new OptionError(`tensor "${info.name}": ggml ${target.typeName} blocks hold ${native}-element ${entry.format} blocks; drop --block-size ${blockSize}`);
+      }
+      if (entry.options.axis !== undefined && entry.options.axis !== -1 && entry.options.axis !== info.shape.length - 1) {
+        throw new OptionError(`tensor "${info.name}": ggml blocks run along the last axis; drop the axis option`);
+      }
       if (target.kind === 'ocp-nvfp4' && arch !== null && !SCALED_WEIGHT.test(info.name)) {
         entry = { name: info.name, format: null, options: {}, reason: `llama.cpp reads no per-tensor .scale for ${info.name}, so nvfp4's second-level scale has nowhere to go; use ggml_nvfp4 for it` };
       } else if (target.typeId === 40 && tiedOutput && info.name === 'token_embd.weight') {

@@ -281,3 +281,13 @@ describe('block laying', () => {
     }
   });
 });
+
+describe('options GGUF cannot take', () => {
+  it('a block size other than ggml MXFP4/NVFP4 blocks hold is refused before any byte', async () => {
+    const reader = await openModel(source);
+    const plan = buildPlan(reader.tensors(), { format: 'mxfp4', blockSize: 16 });
+    let wrote = 0;
+    await expect(ggufWriter.write({ reader, source: bytesSource(source), plan }, { write: () => void wrote++ })).rejects.toThrow(/ggml mxfp4 blocks hold 32-element mxfp4 blocks; drop --block-size 16/);
+    expect(wrote).toBe(0);
+  });
+});
