@@ -145,6 +145,8 @@ Examples:
             bar.update(done, { label: tensor.length > 40 ? '…' + tensor.slice(-39) : tensor });
           },
         });
+        (bar as SingleBar | null)?.stop();
+        bar = null;
         const seconds = (Date.now() - started) / 1000;
         ctx.io.stderr(`wrote ${opts.output}: ${summary.bytesWritten} bytes, ${summary.quantized.length} tensors quantized, ${summary.kept.length} kept (${seconds.toFixed(1)} s)\n`);
       } finally {
