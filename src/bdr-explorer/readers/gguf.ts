@@ -235,6 +235,58 @@ export async function openGguf(source: ByteSource): Promise<ModelReader> {
   return makeReader('gguf', source, entries);
 }
 
+/** A decoded metadata value: numbers (u64/i64 as bigint), booleans, strings, or arrays of them. */
+export type GgufMetadataValue = number | bigint | boolean | string | GgufMetadataValue[];
+
+/** Largest metadata value {@link readGgufMetadataValue} decodes (a tokenizer's token list is a few MB). */
+const MAX_METADATA_VALUE_BYTES = 64 << 20;
+
+/** Decode one metadata value of a header from {@link readGgufHeader} (read from `source` on demand). */
+export async function readGgufMetadataValue(source: ByteSource, entry: GgufMetadataEntry): Promise<GgufMetadataValue> {
+  const length = entry.valueEnd - entry.valueStart;
+  if (length > MAX_METADATA_VALUE_BYTES) {
+    throw new ModelFileError(source.name, 'too-large', `metadata "${entry.key}" takes ${length} bytes; decode at most ${MAX_METADATA_VALUE_BYTES} (read its bytes at ${entry.valueStart} instead)`);
+  }
+  const bytes = await source.read(entry.valueStart, length);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  /** The offset of the next `n` bytes, moving past them. */
+  const take = (n: number): number => {
+    at += n;
+    return at - n;
+  };
+  const one = (type: number): GgufMetadataValue => {
+    switch (type) {
+      case 0: return dv.getUint8(take(1));
+      case 1: return dv.getInt8(take(1));
+      case 2: return dv.getUint16(take(2), true);
+      case 3: return dv.getInt16(take(2), true);
+      case 4: return dv.getUint32(take(4), true);
+      case 5: return dv.getInt32(take(4), true);
+      case 6: return dv.getFloat32(take(4), true);
+      case 7: return dv.getUint8(take(1)) !== 0;
+      case 10: return dv.getBigUint64(take(8), true);
+      case 11: return dv.getBigInt64(take(8), true);
+      case 12: return dv.getFloat64(take(8), true);
+      case TYPE_STRING: {
+        const len = Number(dv.getBigUint64(take(8), true));
+        const start = take(len);
+        return decodeUtf8(bytes.subarray(start, start + len), source.name, `metadata "${entry.key}"`);
+      }
+      case TYPE_ARRAY: {
+        const elType = dv.getUint32(take(4), true);
+        const count = Number(dv.getBigUint64(take(8), true));
+        const out: GgufMetadataValue[] = [];
+        for (let i = 0; i < count; i++) out.push(one(elType));
+        return out;
+      }
+      default:
+        throw new ModelFileError(source.name, 'malformed', `metadata "${entry.key}" has unknown value type ${type}`);
+    }
+  };
+  return one(entry.type);
+}
+
 /** A count or offset for a message (u64 fields above 2^53 are read as Infinity). */
 function big(v: number): string {
   return Number.isFinite(v) ? String(v) : 'beyond 2^53';

@@ -2,12 +2,12 @@
 // updated), every kept tensor is copied as stored. Other inputs: a generic GGUF whose metadata says
 // where the tensors came from. Tensors are streamed one at a time; sizes are known from shapes, so
 // the header is written first.
-import { readGgufHeader, type GgufHeader } from '../../bdr-explorer/readers/gguf.js';
+import { readGgufHeader, readGgufMetadataValue, type GgufHeader } from '../../bdr-explorer/readers/gguf.js';
 import type { TensorInfo } from '../../bdr-explorer/readers/types.js';
 import { OptionError, ShapeError } from '../../formats/errors.js';
 import type { ByteSink, ModelWriter, TensorPlanEntry, WriteContext, WriteSummary } from '../types.js';
 import { tensorToGguf } from './blocks.js';
-import { encodeGgufHeader, GGUF_TYPE, type GgufKv, type GgufTensorLayout } from './encode.js';
+import { encodeGgufHeader, type GgufKv, type GgufTensorLayout } from './encode.js';
 import { ggufTarget, integerTarget, targetByteLength, type GgufTarget } from './targets.js';
 
 const LAYOUT = 'llama.cpp';
@@ -52,15 +52,6 @@ interface Prepared {
 /** GGUF dims (innermost first) of an outermost-first shape. */
 const dimsOf = (shape: readonly number[]): number[] => shape.slice().reverse();
 
-function metadataString(header: GgufHeader, bytes: Uint8Array, key: string): string | null {
-  const kv = header.metadata.find((m) => m.key === key);
-  if (!kv || kv.type !== GGUF_TYPE.string) return null;
-  const at = kv.valueStart - header.metadataStart;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const len = Number(view.getBigUint64(at, true));
-  return new TextDecoder().decode(bytes.subarray(at + 8, at + 8 + len));
-}
-
 async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: Uint8Array | null }> {
   const infos = ctx.reader.tensors();
   if (ctx.plan.length !== infos.length || ctx.plan.some((e, i) => e.name !== infos[i]!.name)) {
@@ -70,7 +61,9 @@ async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: U
   const isGguf = ctx.reader.format === 'gguf';
   const header = isGguf ? await readGgufHeader(ctx.source) : null;
   const metadataBytes = header ? await ctx.source.read(header.metadataStart, header.metadataEnd - header.metadataStart) : null;
-  const arch = header && metadataBytes ? metadataString(header, metadataBytes, 'general.architecture') : null;
+  const archEntry = header?.metadata.find((m) => m.key === 'general.architecture');
+  const archValue = archEntry ? await readGgufMetadataValue(ctx.source, archEntry) : null;
+  const arch = typeof archValue === 'string' ? archValue : null;
   const names = new Set(infos.map((t) => t.name));
   const tiedOutput = arch !== null && !names.has('output.weight');
   const plan: TensorPlanEntry[] = [];

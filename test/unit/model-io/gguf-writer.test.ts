@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readGgufHeader, type GgufHeader } from '../../../src/bdr-explorer/readers/gguf.js';
+import { readGgufHeader, readGgufMetadataValue, type GgufHeader } from '../../../src/bdr-explorer/readers/gguf.js';
 import { openModel } from '../../../src/bdr-explorer/readers/open.js';
 import { bytesSource } from '../../../src/bdr-explorer/readers/source.js';
 import { EncodingError, fromGgmlBlocks, quantize, ShapeError, type QuantizedTensor } from '../../../src/index.js';
@@ -62,6 +62,19 @@ describe('GGUF in → GGUF out', () => {
       expect(header.tensors.find((t) => t.name === name)!.typeId).toBe(0);
       expect(tensorBytes(bytes, header, name)).toEqual(tensorBytes(source, sh, name));
     }
+  });
+
+  it('metadata values decode after the copy as before it, file type aside', async () => {
+    const { bytes, header } = await run(source, { format: 'q8_0' });
+    const value = (key: string) => readGgufMetadataValue(bytesSource(bytes), header.metadata.find((m) => m.key === key)!);
+    expect(await value('general.architecture')).toBe('llama');
+    expect(await value('llama.block_count')).toBe(2);
+    expect(await value('general.file_type')).toBe(7);
+    expect(await value('llama.attention.layer_norm_rms_epsilon')).toBe(Math.fround(1e-5));
+    const tokens = (await value('tokenizer.ggml.tokens')) as string[];
+    expect(tokens).toHaveLength(320);
+    expect(tokens.slice(0, 4)).toEqual(['<unk>', '<s>', '</s>', '<0x00>']);
+    expect(((await value('tokenizer.ggml.token_type')) as number[]).slice(0, 4)).toEqual([2, 3, 3, 6]);
   });
 
   it('lays tensor data out contiguously in info order at aligned offsets', async () => {
