@@ -1,7 +1,8 @@
 // microscale/io/node: quantize a model file on disk into another, all or nothing.
 import { fileResolver, fileSource } from '../bdr-explorer/readers/node-source.js';
 import { openModel } from '../bdr-explorer/readers/open.js';
-import { checkOutputPath, openAtomicOutput } from '../cli/output.js';
+import type { ModelReader } from '../bdr-explorer/readers/types.js';
+import { checkOutputPath, openAtomicOutput, type AtomicOutput } from '../cli/output.js';
 import { writeModel, type QuantizeModelOptions } from './index.js';
 import type { WriteSummary } from './types.js';
 
@@ -13,35 +14,27 @@ export interface QuantizeFileOptions extends QuantizeModelOptions {
 /**
  * Quantize `inPath` into `outPath` (kind from its extension). The output folder and name are checked
  * before any work; data goes to a temporary file beside it, renamed into place only when complete
- * (an error or a signal removes it).
+ * (an error or a signal removes it). Nothing is created when the plan check fails.
  */
 export async function quantizeModelFile(inPath: string, outPath: string, opts: QuantizeFileOptions): Promise<WriteSummary> {
-  const full = checkOutputPath(outPath, { allowExisting: opts.force === true, flag: '-o' });
+  const { force, ...rest } = opts;
+  const full = checkOutputPath(outPath, { allowExisting: force === true, flag: '-o' });
   const source = await fileSource(inPath);
-  let reader;
+  let reader: ModelReader;
   try {
-    reader = await openModel(source, { resolve: fileResolver(inPath), ...opts.open });
+    reader = await openModel(source, { resolve: fileResolver(inPath), ...rest.open });
   } catch (e) {
     await source.close();
     throw e;
   }
+  let out: AtomicOutput | null = null;
   try {
-    const { force: _force, ...rest } = opts;
-    let out: ReturnType<typeof openAtomicOutput> | null = null;
-    try {
-      const summary = await writeModel(reader, source, {
-        write(chunk) {
-          out ??= openAtomicOutput(full);
-          out.write(chunk);
-        },
-      }, { outputName: outPath, ...rest });
-      out ??= openAtomicOutput(full);
-      (out as ReturnType<typeof openAtomicOutput>).commit();
-      return summary;
-    } catch (e) {
-      (out as ReturnType<typeof openAtomicOutput> | null)?.abort();
-      throw e;
-    }
+    const summary = await writeModel(reader, source, { write: (chunk) => (out ??= openAtomicOutput(full)).write(chunk) }, { outputName: outPath, ...rest });
+    (out ?? openAtomicOutput(full)).commit();
+    return summary;
+  } catch (e) {
+    (out as AtomicOutput | null)?.abort();
+    throw e;
   } finally {
     await reader.close();
   }

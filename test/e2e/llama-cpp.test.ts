@@ -93,7 +93,7 @@ const TYPES: [format: string, typeId: number, tolerance: number][] = [
   ['ggml_mxfp4', 39, 0.1],
   ['mxfp4', 39, 0.1],
   ['ggml_nvfp4', 40, 0.12],
-  // without its .scale tensor applied, every nvfp4 weight would be off by max|w|/2688: far outside this
+  // without its .scale tensor applied, every nvfp4 weight would be off by a factor 2688 / max|w|
   ['nvfp4', 40, 0.15],
 ];
 
