@@ -49,8 +49,8 @@ interface Prepared {
   readonly alignment: number;
 }
 
-/** GGUF dims (innermost first) of an outermost-first shape. */
-const dimsOf = (shape: readonly number[]): number[] => shape.slice().reverse();
+/** GGUF dims (innermost first) of an outermost-first shape; a scalar becomes one element. */
+const dimsOf = (shape: readonly number[]): number[] => (shape.length === 0 ? [1] : shape.slice().reverse());
 
 async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: Uint8Array | null }> {
   const infos = ctx.reader.tensors();
@@ -114,7 +114,7 @@ async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: U
       throw new OptionError(`tensor "${info.name}": GGUF has no type for ${info.dtype}; drop the tensor from the source or convert it with another tool`);
     }
     const target = same ?? F32;
-    const note = same ? (info.floating ? '' : `; ${info.dtype} stored as GGUF ${target.typeName}`) : `; ${info.dtype} stored as F32 (GGUF's nearest type microscale writes exactly)`;
+    const note = same ? (info.floating ? '' : `; ${info.dtype} stored as GGUF ${target.typeName}`) : `; ${info.dtype} stored as F32 (${info.dtype === 'f64' ? 'rounded to nearest' : 'exactly'})`;
     plan.push({ ...entry, reason: `${entry.reason ?? 'kept'}${note}` });
     tensors.push({ name: info.name, dims: dimsOf(info.shape), typeId: target.typeId, byteLength: targetByteLength(target, info.elements), source: { kind: 'convert', tensor: info.name, target, entry: { name: info.name, format: null, options: {} } } });
   });
@@ -126,7 +126,7 @@ async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: U
   return { header, metadataBytes, plan, tensors, alignment: header?.alignment ?? DEFAULT_ALIGNMENT };
 }
 
-/** llama_ftype of the output: the type holding the most quantized elements; F32/F16 for none. */
+/** llama_ftype of the output: the type holding the most quantized elements; null when none is quantized. */
 function fileTypeOf(prepared: Prepared, infos: readonly TensorInfo[]): number | null {
   const elements = new Map<number, number>();
   const byName = new Map(infos.map((t) => [t.name, t]));

@@ -159,6 +159,34 @@ describe('other inputs → a generic GGUF', () => {
   });
 });
 
+describe('other inputs: kept dtypes', () => {
+  const st = (i64: bigint[]) => {
+    const ints = new BigInt64Array(i64);
+    const f64 = new Float64Array([0.1, -2.5]);
+    const scalar = new Float32Array([3.5]);
+    const data = concat([new Uint8Array(ints.buffer), new Uint8Array(f64.buffer), new Uint8Array(scalar.buffer)]);
+    const a = ints.byteLength;
+    const b = a + f64.byteLength;
+    return safetensors({ ids: { dtype: 'I64', shape: [i64.length], data_offsets: [0, a] }, x: { dtype: 'F64', shape: [2], data_offsets: [a, b] }, s: { dtype: 'F32', shape: [], data_offsets: [b, data.length] } }, data);
+  };
+
+  it('integers go to GGUF I64 exactly, f64 to F32 (rounded, and said so), scalars to one element', async () => {
+    const parts: Uint8Array[] = [];
+    const summary = await quantizeModelTo(st([1n, -7n, 16777215n]), { write: (c) => void parts.push(c.slice()) }, { kind: 'gguf', format: 'q8_0' });
+    const bytes = concat(parts);
+    const header = await readGgufHeader(bytesSource(bytes));
+    expect(header.tensors.map((t) => [t.name, t.typeId, t.dims])).toEqual([['ids', 27, [3]], ['x', 0, [2]], ['s', 0, [1]]]);
+    expect(Array.from(new BigInt64Array(tensorBytes(bytes, header, 'ids').slice().buffer))).toEqual([1n, -7n, 16777215n]);
+    expect(Array.from(new Float32Array(tensorBytes(bytes, header, 'x').slice().buffer))).toEqual([Math.fround(0.1), -2.5]);
+    expect(summary.kept.find((k) => k.name === 'x')!.reason).toMatch(/f64 stored as F32 \(rounded to nearest\)/);
+    expect(summary.kept.find((k) => k.name === 'ids')!.reason).toMatch(/i64 holds integers, not weights; i64 stored as GGUF i64/);
+  });
+
+  it('an integer that float32 may have rounded (2^24 or more) is refused, naming tensor and element', async () => {
+    await expect(run(st([5n, 1n << 25n]), { format: 'q8_0' })).rejects.toThrow(/tensor "ids": element 1 is 33554432; .* exact only below 2\^24/);
+  });
+});
+
 describe('what llama.cpp refuses is refused, naming tensor and block', () => {
   const one = (data: Float32Array, shape = [2, 64]) => gguf([{ name: 'w', shape, data }]);
 
