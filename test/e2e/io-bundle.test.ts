@@ -1,20 +1,25 @@
 // microscale/io is browser-safe: its built entry bundles without Node built-ins, and the bundle
-// quantizes a model from a Blob into a Blob (and into a WritableStream).
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+// quantizes a model from a Blob into a Blob (and into a WritableStream), in Node and in Debian's
+// headless Chromium, with the same bytes.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quantizeModel } from '../../src/model-io/index.js';
 import { tinyLlamaGguf } from '../helpers/tiny-llama.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'microscale-io-bundle-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
+const CHROMIUM = '/usr/bin/chromium';
+let bundleFile = '';
+const nodeImports: string[] = [];
 
 describe('microscale/io in a browser bundle', () => {
-  it('bundles with no Node built-ins and turns a Blob into a GGUF Blob', async () => {
+  beforeAll(async () => {
     const { build } = await import('vite');
-    const nodeImports: string[] = [];
     await build({
       root,
       logLevel: 'error',
@@ -33,8 +38,12 @@ describe('microscale/io in a browser bundle', () => {
       ],
       build: { lib: { entry: join(root, 'dist/model-io/index.js'), formats: ['es'], fileName: 'io' }, outDir: out, minify: false, emptyOutDir: true },
     });
+    bundleFile = join(out, readdirSync(out).find((f) => f.endsWith('.js'))!);
+  }, 120_000);
+
+  it('bundles with no Node built-ins and turns a Blob into a GGUF Blob', async () => {
     expect(nodeImports).toEqual([]);
-    const io = (await import(pathToFileURL(join(out, readdirSync(out).find((f) => f.endsWith('.js'))!)).href)) as typeof import('../../src/model-io/index.js');
+    const io = (await import(pathToFileURL(bundleFile).href)) as typeof import('../../src/model-io/index.js');
     const input = new Blob([tinyLlamaGguf()]);
     const { blob, summary } = await io.quantizeModel(input, { outputName: 'tiny-q4_0.gguf', format: 'q4_0' });
     expect(blob.size).toBe(summary.bytesWritten);
@@ -49,5 +58,37 @@ describe('microscale/io in a browser bundle', () => {
     await sink.close();
     expect(chunks.reduce((n, c) => n + c.length, 0)).toBe(bytes.length);
     expect(new Uint8Array(await new Blob(chunks).arrayBuffer())).toEqual(bytes);
+  }, 120_000);
+
+  it.skipIf(!existsSync(CHROMIUM))('the same bundle in headless Chromium writes the same bytes from a fetched Blob (needs Debian chromium)', async () => {
+    const { blob } = await quantizeModel(new Blob([tinyLlamaGguf()]), { outputName: 'tiny-q4_0.gguf', format: 'q4_0' });
+    const nodeDigest = createHash('sha256').update(new Uint8Array(await blob.arrayBuffer())).digest('hex');
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      // every request is answered here: nothing leaves the machine
+      const files: Record<string, [string, Uint8Array | string]> = {
+        '/index.html': ['text/html', '<!doctype html><title>io</title>'],
+        '/io.js': ['text/javascript', readFileSync(bundleFile, 'utf8')],
+        '/tiny.gguf': ['application/octet-stream', tinyLlamaGguf()],
+      };
+      await page.route('**/*', (route) => {
+        const file = files[new URL(route.request().url()).pathname];
+        return file ? route.fulfill({ status: 200, contentType: file[0], body: Buffer.from(file[1]) }) : route.fulfill({ status: 404 });
+      });
+      await page.goto('http://microscale.test/index.html');
+      // a string, so that the test runner does not rewrite the page's dynamic import
+      const result = (await page.evaluate(`(async () => {
+        const io = await import('/io.js');
+        const input = await (await fetch('/tiny.gguf')).blob();
+        const { blob, summary } = await io.quantizeModel(input, { outputName: 'tiny-q4_0.gguf', format: 'q4_0' });
+        return { bytes: Array.from(new Uint8Array(await blob.arrayBuffer())), quantized: summary.quantized.length };
+      })()`)) as { bytes: number[]; quantized: number };
+      expect(result.quantized).toBe(16);
+      expect(createHash('sha256').update(Uint8Array.from(result.bytes)).digest('hex')).toBe(nodeDigest);
+    } finally {
+      await browser.close();
+    }
   }, 120_000);
 });
