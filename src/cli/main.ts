@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { registerFormats } from './commands/formats.js';
 import { registerInfo } from './commands/info.js';
 import { registerQdq } from './commands/qdq.js';
+import { registerQuantize } from './commands/quantize.js';
 import { registerSweep } from './commands/sweep.js';
 import type { CliContext, RegisterCommand } from './context.js';
 import { EXIT_USAGE, classify } from './errors.js';
@@ -14,7 +15,7 @@ import { processIo, type CliIo } from './io.js';
  * Every subcommand, in help order. To add one, write src/cli/commands/NAME.ts exporting a
  * RegisterCommand (see context.ts) and add it here, e.g. `registerSweep`.
  */
-export const SUBCOMMANDS: readonly RegisterCommand[] = [registerFormats, registerInfo, registerQdq, registerSweep];
+export const SUBCOMMANDS: readonly RegisterCommand[] = [registerFormats, registerInfo, registerQdq, registerQuantize, registerSweep];
 
 function packageVersion(): string {
   try {
@@ -54,6 +55,7 @@ Examples:
   $ microscale info 'bdr(m=4,k1=16,d1=8,k2=2,d2=1)'
   $ microscale qdq --format mxfp4 < x.f32 > y.f32
   $ microscale sweep model.safetensors --report report.html
+  $ microscale quantize model-f32.gguf -o model-q4_0.gguf --format q4_0
   $ microscale help qdq`,
     );
   for (const register of SUBCOMMANDS) register(program, ctx);

@@ -72,8 +72,45 @@ const MIN_KV_BYTES = 8 + 4 + 1;
 const MIN_TENSOR_INFO_BYTES = 8 + 4 + 4 + 8;
 const MAX_NAME_BYTES = 1 << 20;
 
-/** Open a GGUF file: parses metadata (keeping only `general.alignment`) and tensor infos. */
-export async function openGguf(source: ByteSource): Promise<ModelReader> {
+/** One metadata key/value of a GGUF file: its value's type and where the encoded value lies. */
+export interface GgufMetadataEntry {
+  readonly key: string;
+  /** gguf_type of the value (0 u8 … 12 f64; 8 string, 9 array). */
+  readonly type: number;
+  /** File offsets of the encoded value (after the key and type), [valueStart, valueEnd). */
+  readonly valueStart: number;
+  readonly valueEnd: number;
+}
+
+/** One tensor info of a GGUF file, validated against the file size and alignment. */
+export interface GgufTensorInfo {
+  readonly name: string;
+  /** ggml's dimensions, innermost first. */
+  readonly dims: readonly number[];
+  /** Dimensions outermost first (`dims` reversed), as TensorInfo.shape. */
+  readonly shape: readonly number[];
+  readonly typeId: number;
+  /** Offset relative to the data section, and absolute in the file. */
+  readonly offset: number;
+  readonly fileOffset: number;
+  readonly byteLength: number;
+}
+
+/** The parsed header of a GGUF file: everything before the data section. */
+export interface GgufHeader {
+  readonly version: number;
+  readonly alignment: number;
+  /** File offsets of the metadata key/values: [metadataStart, metadataEnd). */
+  readonly metadataStart: number;
+  readonly metadataEnd: number;
+  readonly metadata: readonly GgufMetadataEntry[];
+  readonly tensors: readonly GgufTensorInfo[];
+  /** File offset of the data section. */
+  readonly dataStart: number;
+}
+
+/** Parse and validate a GGUF header (metadata positions and tensor infos) without reading tensor data. */
+export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const file = source.name;
   const c = new Cursor(source);
   await c.need(24, 'the GGUF header');
@@ -96,10 +133,13 @@ export async function openGguf(source: ByteSource): Promise<ModelReader> {
   }
 
   let alignment = 32;
+  const metadataStart = c.pos;
+  const metadata: GgufMetadataEntry[] = [];
   for (let i = 0; i < kvCount; i++) {
     const key = await readString(c, 'a metadata key');
     await c.need(4, `the type of metadata "${key}"`);
     const type = c.u32();
+    const valueStart = c.pos;
     if (key === 'general.alignment') {
       if (type !== TYPE_UINT32) throw new ModelFileError(file, 'malformed', `general.alignment must be a uint32, found type ${type}`);
       await c.need(4, 'general.alignment');
@@ -110,7 +150,9 @@ export async function openGguf(source: ByteSource): Promise<ModelReader> {
     } else {
       await skipValue(c, type, key, 0);
     }
+    metadata.push({ key, type, valueStart, valueEnd: c.pos });
   }
+  const metadataEnd = c.pos;
 
   const infos: { name: string; dims: number[]; type: GgmlType; typeId: number; offset: number }[] = [];
   const seen = new Set<string>();
@@ -136,8 +178,8 @@ export async function openGguf(source: ByteSource): Promise<ModelReader> {
 
   const dataStart = Math.ceil(c.pos / alignment) * alignment;
   const dataSize = source.size - dataStart;
-  const entries: TensorEntry[] = [];
-  for (const { name, dims, type, offset } of infos) {
+  const tensors: GgufTensorInfo[] = [];
+  for (const { name, dims, type, typeId, offset } of infos) {
     const shape = dims.slice().reverse();
     const elements = elementCount(shape);
     const row = dims.length > 0 ? dims[0]! : 1;
@@ -156,11 +198,23 @@ export async function openGguf(source: ByteSource): Promise<ModelReader> {
     if (offset % alignment !== 0) {
       throw new ModelFileError(file, 'malformed', `data offset ${offset} is not a multiple of the alignment ${alignment}`, name);
     }
-    const at = dataStart + offset;
+    tensors.push(Object.freeze({ name, dims: Object.freeze(dims), shape: Object.freeze(shape), typeId, offset, fileOffset: dataStart + offset, byteLength }));
+  }
+  return { version, alignment, metadataStart, metadataEnd, metadata, tensors, dataStart };
+}
+
+/** Open a GGUF file: parses metadata (keeping only `general.alignment`) and tensor infos. */
+export async function openGguf(source: ByteSource): Promise<ModelReader> {
+  const file = source.name;
+  const header = await readGgufHeader(source);
+  const entries: TensorEntry[] = [];
+  for (const { name, shape, typeId, fileOffset: at, byteLength } of header.tensors) {
+    const type = GGML_TYPES.get(typeId)!;
+    const elements = elementCount(shape);
     entries.push({
       info: Object.freeze({
         name,
-        shape: Object.freeze(shape),
+        shape,
         dtype: type.dtype,
         elements,
         byteLength,
@@ -179,6 +233,58 @@ export async function openGguf(source: ByteSource): Promise<ModelReader> {
     });
   }
   return makeReader('gguf', source, entries);
+}
+
+/** A decoded metadata value: numbers (u64/i64 as bigint), booleans, strings, or arrays of them. */
+export type GgufMetadataValue = number | bigint | boolean | string | GgufMetadataValue[];
+
+/** Largest metadata value {@link readGgufMetadataValue} decodes (a tokenizer's token list is a few MB). */
+const MAX_METADATA_VALUE_BYTES = 64 << 20;
+
+/** Decode one metadata value of a header from {@link readGgufHeader} (read from `source` on demand). */
+export async function readGgufMetadataValue(source: ByteSource, entry: GgufMetadataEntry): Promise<GgufMetadataValue> {
+  const length = entry.valueEnd - entry.valueStart;
+  if (length > MAX_METADATA_VALUE_BYTES) {
+    throw new ModelFileError(source.name, 'too-large', `metadata "${entry.key}" takes ${length} bytes; decode at most ${MAX_METADATA_VALUE_BYTES} (read its bytes at ${entry.valueStart} instead)`);
+  }
+  const bytes = await source.read(entry.valueStart, length);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  /** The offset of the next `n` bytes, moving past them. */
+  const take = (n: number): number => {
+    at += n;
+    return at - n;
+  };
+  const one = (type: number): GgufMetadataValue => {
+    switch (type) {
+      case 0: return dv.getUint8(take(1));
+      case 1: return dv.getInt8(take(1));
+      case 2: return dv.getUint16(take(2), true);
+      case 3: return dv.getInt16(take(2), true);
+      case 4: return dv.getUint32(take(4), true);
+      case 5: return dv.getInt32(take(4), true);
+      case 6: return dv.getFloat32(take(4), true);
+      case 7: return dv.getUint8(take(1)) !== 0;
+      case 10: return dv.getBigUint64(take(8), true);
+      case 11: return dv.getBigInt64(take(8), true);
+      case 12: return dv.getFloat64(take(8), true);
+      case TYPE_STRING: {
+        const len = Number(dv.getBigUint64(take(8), true));
+        const start = take(len);
+        return decodeUtf8(bytes.subarray(start, start + len), source.name, `metadata "${entry.key}"`);
+      }
+      case TYPE_ARRAY: {
+        const elType = dv.getUint32(take(4), true);
+        const count = Number(dv.getBigUint64(take(8), true));
+        const out: GgufMetadataValue[] = [];
+        for (let i = 0; i < count; i++) out.push(one(elType));
+        return out;
+      }
+      default:
+        throw new ModelFileError(source.name, 'malformed', `metadata "${entry.key}" has unknown value type ${type}`);
+    }
+  };
+  return one(entry.type);
 }
 
 /** A count or offset for a message (u64 fields above 2^53 are read as Infinity). */

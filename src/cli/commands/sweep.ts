@@ -17,7 +17,7 @@ import { integerIn } from '../parse.js';
 
 const ROUNDINGS: readonly Rounding[] = ['rne', 'rna', 'rtz', 'stochastic'];
 const SCALE_MODES: readonly ScaleMode[] = ['floor', 'ceil', 'even', 'rceil'];
-const BACKENDS = ['auto', 'wasm', 'reference'] as const;
+export const BACKENDS = ['auto', 'wasm', 'reference'] as const;
 
 interface SweepCliOptions {
   formats?: string;
@@ -56,7 +56,7 @@ function garbageCollector(): (() => void) | undefined {
 }
 
 /** The fastest backend available: WASM when it loads, else the reference codec. */
-async function pickBackend(kind: SweepCliOptions['backend'], threads: number | undefined, note: (s: string) => void): Promise<Backend> {
+export async function pickBackend(kind: (typeof BACKENDS)[number], threads: number | undefined, note: (s: string) => void): Promise<Backend> {
   if (kind === 'reference') return referenceBackend;
   try {
     const wasm = (await import('../../kernels/wasm/index.js')) as { createWasmBackend(o?: { threads?: number }): Promise<Backend> };
