@@ -13,6 +13,11 @@ export { buildPlan, checkPlanMap, normalizeFormatName } from './plan.js';
 export type { PlanMap, PlanOptions } from './plan.js';
 export { MODEL_WRITERS, outputKindFromName, writerFor, writerForName } from './writers.js';
 export { ggufWriter, scaleTensorName } from './gguf/writer.js';
+export { safetensorsWriter } from './safetensors/writer.js';
+export { SAFETENSORS_LAYOUTS } from './safetensors/layouts.js';
+export { readQuantizedSafetensors } from './safetensors/reader.js';
+export type { QuantizedSafetensors } from './safetensors/reader.js';
+export { onnxWriter, ONNX_LAYOUTS } from './onnx/writer.js';
 export { readGgufHeader, readGgufMetadataValue } from '../bdr-explorer/readers/gguf.js';
 export type { GgufHeader, GgufMetadataEntry, GgufMetadataValue, GgufTensorInfo } from '../bdr-explorer/readers/gguf.js';
 export { encodeGgufHeader, GGUF_TYPE } from './gguf/encode.js';
@@ -21,7 +26,7 @@ export { ggufTarget, encodePlain, GGUF_FORMATS } from './gguf/targets.js';
 export type { GgufTarget, TargetKind } from './gguf/targets.js';
 export { openModel, sniffFormat, formatFromName, ModelFileError, bytesSource, blobSource, blobResolver, concatSource } from '../bdr-explorer/readers/index.js';
 export type { ModelInput, OpenModelOptions, ModelReader, TensorInfo, ModelFormat, ByteSource, BlobLike } from '../bdr-explorer/readers/index.js';
-export type { ByteSink, ModelWriter, OutputKind, TensorPlanEntry, WriteContext, WriteSummary } from './types.js';
+export type { ByteSink, ModelWriter, OutputKind, Sidecar, TensorPlanEntry, WriteContext, WriteSummary } from './types.js';
 
 /** Options of {@link quantizeModel} and {@link quantizeModelTo}: the plan options plus the output. */
 export interface QuantizeModelOptions extends PlanOptions {
@@ -57,7 +62,7 @@ function pickWriter(opts: QuantizeModelOptions): ModelWriter {
 /** Plan, check and write an opened model. */
 export async function writeModel(reader: ModelReader, source: ByteSource, sink: ByteSink, opts: QuantizeModelOptions): Promise<WriteSummary> {
   const writer = pickWriter(opts);
-  const plan = opts.entries ?? buildPlan(reader.tensors(), opts);
+  const plan = opts.entries ?? buildPlan(reader.tensors(), { ...opts, kind: writer.kind });
   const base: WriteContext = { reader, source, plan, ...(opts.layout !== undefined && { layout: opts.layout }), ...(opts.backend && { backend: opts.backend }) };
   const checked = await writer.check(base);
   opts.onPlan?.(checked);

@@ -6,7 +6,7 @@ import { OptionError } from '../formats/errors.js';
 import type { Format } from '../formats/format.js';
 import { parseFormat } from '../formats/names.js';
 import { resolveOptions, type Preset, type QuantizeOptions } from '../formats/options.js';
-import type { TensorPlanEntry } from './types.js';
+import type { OutputKind, TensorPlanEntry } from './types.js';
 
 /** A --plan file: tensor-name regular expressions mapped to a format, or to null / "keep" to keep
  * matching tensors as stored. The first matching pattern (in file order) wins. */
@@ -27,6 +27,9 @@ export interface PlanOptions {
   preset?: Preset;
   /** Block size for formats whose block may change. */
   blockSize?: number;
+  /** The output kind the plan is for. For GGUF (and an unnamed kind) the plan keeps tensors whose
+   * rows are not whole blocks; other kinds leave shape limits to their writer's check. */
+  kind?: OutputKind;
 }
 
 /** GGUF's dtype spellings accepted as format names. */
@@ -121,7 +124,9 @@ export function buildPlan(tensors: readonly TensorInfo[], opts: PlanOptions): Te
     if (format === null) return kept(info, 'no --plan pattern matches and no --format was given');
     if (/^(q\d|iq|tq|ggml_|mxfp4$|nvfp4$)/.test(info.dtype)) return kept(info, `already quantized (${info.dtype}); requantizing would compound the error`);
     const options = optionsFor(format, opts);
-    const problem = shapeProblem(info, format, options);
+    // GGUF blocks every row along its last axis; other kinds' writers choose the axis (ONNX packed
+    // blocks MatMul weights along K) and keep, with a reason, what their layout cannot take.
+    const problem = opts.kind === undefined || opts.kind === 'gguf' ? shapeProblem(info, format, options) : null;
     if (problem !== null) return kept(info, `${format.name} cannot take shape [${info.shape.join(', ')}]: ${problem}`);
     return Object.freeze({ name: info.name, format: format.name, options: Object.freeze(options) });
   });

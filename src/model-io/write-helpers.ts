@@ -1,7 +1,7 @@
 // Pieces every writer shares: matching the plan to the source's tensors, turning entries a writer
 // cannot take into kept ones, and quantizing one tensor as its entry says.
 import { quantize } from '../formats/api.js';
-import { OptionError } from '../formats/errors.js';
+import { OptionError, ShapeError } from '../formats/errors.js';
 import { resolveOptions, type ResolvedOptions } from '../formats/options.js';
 import type { Format } from '../formats/format.js';
 import { parseFormat } from '../formats/names.js';
@@ -69,6 +69,19 @@ export function resolvePlanned(t: PlannedTensor, extra: Record<string, unknown> 
   } catch (e) {
     if (e instanceof Error) e.message = `tensor "${t.info.name}" (${t.format!.name}): ${e.message}`;
     throw e;
+  }
+}
+
+/** The entry's options resolved for its tensor, or, when the format cannot take the tensor's shape
+ * (a ShapeError: e.g. whole ggml blocks on a row of 3), the tensor kept with that reason. Option
+ * errors still throw. */
+export function resolveOrKeep(t: PlannedTensor): { resolved: ResolvedOptions; kept: null } | { resolved: null; kept: PlannedTensor } {
+  try {
+    return { resolved: resolvePlanned(t), kept: null };
+  } catch (e) {
+    if (!(e instanceof ShapeError)) throw e;
+    const reason = `${t.format!.name} cannot take shape [${t.info.shape.join(', ')}]: ${e.message.replace(/^tensor "[^"]*" \([^)]*\): /, '')}`;
+    return { resolved: null, kept: { ...t, entry: keptEntry(t.entry, reason), format: null } };
   }
 }
 

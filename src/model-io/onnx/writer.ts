@@ -12,7 +12,7 @@
 import { dequantize } from '../../formats/api.js';
 import { OptionError } from '../../formats/errors.js';
 import type { ByteSink, ModelWriter, TensorPlanEntry, WriteContext, WriteSummary } from '../types.js';
-import { chooseLayout, keptEntry, matchPlan, quantizePlanned, resolvePlanned, type PlannedTensor } from '../write-helpers.js';
+import { chooseLayout, keptEntry, matchPlan, quantizePlanned, resolveOrKeep, resolvePlanned, type PlannedTensor } from '../write-helpers.js';
 import { dequantizeLinearType, toDequantizeLinear, type DqType } from './dequantize-linear.js';
 import { matMulNBitsBits, toMatMulNBits } from './matmul-nbits.js';
 import { GRAPH, MODEL, NODE, ONNX_FLOAT, ONNX_UINT8, TENSOR, nodeProto, opsetProto, tensorProto } from './proto.js';
@@ -232,13 +232,15 @@ async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array):
       }
       // any other weight: codes + scales and a blocked DequantizeLinear that yields the same value name
       const opset = scan.opsets.get('') ?? scan.opsets.get('ai.onnx') ?? 0;
-      const resolved = resolvePlanned(t);
+      const { resolved, kept } = resolveOrKeep(t);
+      if (kept) return { planned: kept, site, entry: kept.entry, packed: null };
       const type = dequantizeLinearType(t.format, resolved);
       if (typeof type !== 'string' && opset >= type.opset && t.info.elements > 0 && site.value === t.info.name && !site.graph.inputs.has(site.value)) {
         return { planned: t, site, entry: t.entry, packed: null, dq: type };
       }
     }
-    resolvePlanned(t); // option errors surface in check, before any byte
+    const { kept } = resolveOrKeep(t); // option errors surface in check, before any byte
+    if (kept) return { planned: kept, site, entry: kept.entry, packed: null };
     return { planned: t, site, entry: t.entry, packed: null };
   });
   return { decisions, scan };

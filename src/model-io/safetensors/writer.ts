@@ -14,7 +14,7 @@ import type { ResolvedOptions } from '../../formats/options.js';
 import type { QuantizedTensor, ScaleArray } from '../../formats/quantized.js';
 import type { PlainDtype } from '../../bdr-explorer/readers/dtypes.js';
 import type { ByteSink, ModelWriter, Sidecar, TensorPlanEntry, WriteContext, WriteSummary } from '../types.js';
-import { chooseLayout, keptEntry, matchPlan, moduleName, quantizePlanned, resolvePlanned, type PlannedTensor } from '../write-helpers.js';
+import { chooseLayout, keptEntry, matchPlan, moduleName, quantizePlanned, resolveOrKeep, resolvePlanned, type PlannedTensor } from '../write-helpers.js';
 import { SAFETENSORS_DTYPE_BITS, encodeSafetensorsHeader, readSafetensorsLayout, safetensorsByteLength, type SafetensorsEntry } from './file.js';
 import {
   MICROSCALE_LAYOUT_KEY,
@@ -181,7 +181,8 @@ async function checkPlan(ctx: WriteContext, layout: SafetensorsLayoutName): Prom
       }
       return t;
     }
-    const opts = resolvePlanned(t);
+    const { resolved: opts, kept } = resolveOrKeep(t);
+    if (kept) return kept;
     checkLayoutFormat(layout, t, opts);
     const problem = layout === 'microscale' ? null : shapeProblem(layout, t);
     if (problem) return { ...t, entry: keptEntry(t.entry, problem), format: null };
