@@ -165,10 +165,14 @@ export interface PlacedLabel {
   readonly leader: boolean;
 }
 
+const distanceToBox = (x: number, y: number, b: Box) => Math.hypot(Math.max(b.x0 - x, 0, x - b.x1), Math.max(b.y0 - y, 0, y - b.y1));
+
 /**
  * Greedy label placement: each label (in the order given) takes the first of 8 directions × 5
  * distances around its point whose box stays inside `area` and overlaps no label placed before and
- * no point. Labels that find no room are left out (their point keeps its hover title).
+ * no point. Right beside its point a label must also lie clearly nearer that point than any other
+ * (so it cannot be read as another's); farther out a leader line joins it to its point. Labels that
+ * find no room are left out (their point keeps its hover title).
  */
 export function placeLabels(points: readonly { text: string; x: number; y: number }[], area: Box, pointRadius = 5): (PlacedLabel | null)[] {
   const placed: Box[] = [];
@@ -183,18 +187,23 @@ export function placeLabels(points: readonly { text: string; x: number; y: numbe
     [1, 0],
     [-1, 0],
   ] as const;
-  return points.map((p) => {
+  return points.map((p, self) => {
     const w = labelWidth(p.text);
     const h = LABEL_HEIGHT;
     for (const d of [6, 18, 34, 54, 80]) {
+      const leader = d > 6;
       for (const [dx, dy] of directions) {
-        const cx = p.x + dx * (d + (dx === 0 ? 0 : w / 2)) ;
+        const cx = p.x + dx * (d + (dx === 0 ? 0 : w / 2));
         const cy = p.y + dy * (d * (dx === 0 ? 1 : 0.8) + h / 2);
         const box = { x0: cx - w / 2, y0: cy - h / 2, x1: cx + w / 2, y1: cy + h / 2 };
         if (box.x0 < area.x0 || box.x1 > area.x1 || box.y0 < area.y0 || box.y1 > area.y1) continue;
         if (placed.some((b) => overlaps(b, box)) || dots.some((b) => overlaps(b, box))) continue;
+        if (!leader) {
+          const own = distanceToBox(p.x, p.y, box);
+          if (points.some((q, i) => i !== self && distanceToBox(q.x, q.y, box) < 2 * own + 4)) continue;
+        }
         placed.push(box);
-        return { text: p.text, px: p.x, py: p.y, box, leader: d > 6 };
+        return { text: p.text, px: p.x, py: p.y, box, leader };
       }
     }
     return null;
@@ -239,12 +248,14 @@ export function tradeoffSvg(summary: readonly SweepSummary[], width = 960, heigh
   for (const l of labels) {
     if (!l) continue;
     const { box } = l;
+    const parts2 = [`<g class="label" data-format="${esc(l.text)}">`];
     if (l.leader) {
       const tx = Math.max(box.x0, Math.min(l.px, box.x1));
       const ty = Math.max(box.y0, Math.min(l.py, box.y1));
-      parts.push(`<line x1="${l.px.toFixed(1)}" y1="${l.py.toFixed(1)}" x2="${tx.toFixed(1)}" y2="${ty.toFixed(1)}" class="leader"/>`);
+      parts2.push(`<line x1="${l.px.toFixed(1)}" y1="${l.py.toFixed(1)}" x2="${tx.toFixed(1)}" y2="${ty.toFixed(1)}" class="leader"/>`);
     }
-    parts.push(`<text x="${((box.x0 + box.x1) / 2).toFixed(1)}" y="${(box.y1 - 3).toFixed(1)}" text-anchor="middle" class="ptlabel">${esc(l.text)}</text>`);
+    parts2.push(`<text x="${((box.x0 + box.x1) / 2).toFixed(1)}" y="${(box.y1 - 3).toFixed(1)}" text-anchor="middle" class="ptlabel">${esc(l.text)}</text></g>`);
+    parts.push(parts2.join(''));
   }
   const lx = m.l + 12;
   parts.push(
@@ -265,12 +276,20 @@ const heatColor = scaleLinear<string>().domain([-HEATMAP_RANGE_DB, 0, HEATMAP_RA
 
 /** A colour bar for the heat map: dB relative to the format's mean QSNR. */
 function heatLegendSvg(): string {
-  const w = 320;
-  const stops = [-1, -0.5, 0, 0.5, 1].map((f) => `<stop offset="${(f + 1) * 50}%" stop-color="${heatColor(f * HEATMAP_RANGE_DB)}"/>`).join('');
-  const ticks = [-HEATMAP_RANGE_DB, -HEATMAP_RANGE_DB / 2, 0, HEATMAP_RANGE_DB / 2, HEATMAP_RANGE_DB]
-    .map((t) => `<text x="${10 + ((t / HEATMAP_RANGE_DB + 1) / 2) * w}" y="36" text-anchor="middle">${t > 0 ? '+' : t < 0 ? '−' : ''}${Math.abs(t)}${Math.abs(t) === HEATMAP_RANGE_DB ? (t < 0 ? ' or worse' : ' or better') : ''}</text>`)
+  const w = 360;
+  const x0 = 56;
+  const R = HEATMAP_RANGE_DB;
+  const stops = [-1, -0.5, 0, 0.5, 1].map((f) => `<stop offset="${(f + 1) * 50}%" stop-color="${heatColor(f * R)}"/>`).join('');
+  const ticks = [-R, -R / 2, 0, R / 2, R]
+    .map((t) => `<text x="${x0 + ((t / R + 1) / 2) * w}" y="38" text-anchor="middle">${t > 0 ? '+' : t < 0 ? '−' : ''}${Math.abs(t)}</text>`)
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w + 60}" height="42" class="heat-legend" role="img" aria-label="colour scale: dB relative to the format's mean QSNR"><defs><linearGradient id="heat-grad">${stops}</linearGradient></defs><rect x="10" y="4" width="${w}" height="16" fill="url(#heat-grad)" stroke="#999"/>${ticks}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${x0 + w + 340}" height="62" class="heat-legend" role="img" aria-label="colour scale: tensor QSNR minus the format's mean QSNR">` +
+    `<defs><linearGradient id="heat-grad">${stops}</linearGradient></defs><text x="${x0 - 8}" y="18" text-anchor="end">colour</text>` +
+    `<rect x="${x0}" y="6" width="${w}" height="16" fill="url(#heat-grad)" stroke="#999"/>${ticks}` +
+    `<text x="${x0 + w + 10}" y="18">dB: the tensor's QSNR minus the format's mean QSNR</text>` +
+    `<text x="${x0}" y="56">red: the tensor is harder than average for that format; ±${R} dB and beyond share the end colours</text></svg>`
+  );
 }
 
 /** One row of the heat map: a tensor and its QSNR in every format (null where skipped). */
@@ -365,7 +384,8 @@ export function histogramsSvg(summary: readonly SweepSummary[]): string {
     const peak = Math.max(...s.errorHistogram, 1) / total;
     const x = scaleLinear().domain([HISTOGRAM_BINS.min, HISTOGRAM_BINS.max]).range([ox + 4, ox + w]);
     const y = scaleLinear().domain([0, peak]).range([oy + h, oy + 16]);
-    parts.push(`<text x="${ox + 4}" y="${oy + 12}" class="lbl">${esc(s.format)}</text>`);
+    // 10 px keeps the longest names (bdr(m=…,d2=…), 29 characters) inside the panel
+    parts.push(`<text x="${ox + 4}" y="${oy + 12}" class="htitle">${esc(s.format)}</text>`);
     s.errorHistogram.forEach((c, b) => {
       const lo = HISTOGRAM_BINS.min + b;
       const bw = x(lo + 1) - x(lo);
@@ -380,7 +400,7 @@ export function histogramsSvg(summary: readonly SweepSummary[]): string {
 /** Styles of the plots, the heat map and its legend (the in-browser explorer page uses them too). */
 export const REPORT_PLOT_CSS = `svg text{font:11px system-ui,sans-serif;fill:#333}.grid{stroke:#eee}.frontier{fill:none;stroke:#2166ac;stroke-width:2}
 .tradeoff{max-width:100%;height:auto}.ptlabel{font-size:12px}.leader{stroke:#aaa;stroke-width:1}
-.pt{fill:#999}.pt.pareto{fill:#2166ac}.pt.partial{fill:#fff;stroke:#d6604d;stroke-width:2}.bar{fill:#4a7fb5}.lbl{font-size:11px}.tick{font-size:9px;fill:#777}
+.pt{fill:#999}.pt.pareto{fill:#2166ac}.pt.partial{fill:#fff;stroke:#d6604d;stroke-width:2}.bar{fill:#4a7fb5}.lbl{font-size:11px}.htitle{font-size:10px}.tick{font-size:9px;fill:#777}
 table.heat td,table.heat th{padding:2px 5px;border-bottom:1px solid #eee;font-size:11px}
 table.heat td{font-family:ui-monospace,monospace;min-width:38px}table.heat td.dark{color:#fff}
 table.heat td.skip{color:#aaa;background:#f0f0f0;text-align:center}table.heat td.rank,table.heat td.shape{color:#777}
