@@ -119,7 +119,7 @@ export function toJson(r: SweepResult): string {
 const CSV_COLUMNS = ['tensor', 'format', 'formatName', 'shape', 'elements', 'bitsPerElement', 'qsnrDb', 'mse', 'maxAbsError', 'clippedFraction', 'flushedFraction', 'storedBytes', 'skipped'] as const;
 
 function csvCell(v: unknown): string {
-  const s = Array.isArray(v) ? v.join('x') : v === null ? '' : String(v);
+  const s = Array.isArray(v) ? v.join('x') : v === null || v === undefined ? '' : String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
