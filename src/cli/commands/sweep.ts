@@ -168,13 +168,16 @@ Examples:
       try {
         const all: SweepTensor[] = reader ? readerTensors(reader) : memoryTensors(defaultTensors());
         if (all.length === 0) throw new MicroscaleError('UNREPRESENTABLE', `${file}: no floating-point tensors to sweep`);
-        let tensors: SweepTensor[];
-        try {
-          tensors = await selectTensors(all, opts);
-        } catch (e) {
-          if (!(e instanceof OptionError)) throw e;
-          throw new UsageError(`${opts.axis !== undefined && !/^no tensor/.test(e.message) ? '--axis' : '--tensors'}: ${e.message}`);
-        }
+        // --tensors first, then --axis on what it selected; either failing is a usage error naming tensors
+        const checked = async (flag: string, list: SweepTensor[], check: Pick<SweepOptions, 'tensors' | 'axis'>) => {
+          try {
+            return await selectTensors(list, check);
+          } catch (e) {
+            if (e instanceof OptionError) throw new UsageError(`${flag}: ${e.message}`);
+            throw e;
+          }
+        };
+        const tensors = await checked('--axis', await checked('--tensors', all, { tensors: opts.tensors }), { axis: opts.axis });
         delete opts.tensors;
         let bar: SingleBar | null = null;
         if (ctx.io.stderrIsTerminal) {
