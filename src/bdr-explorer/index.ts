@@ -8,6 +8,7 @@ export { measure, storedBytes, HISTOGRAM_BINS } from './metrics.js';
 export type { TensorMetrics } from './metrics.js';
 export { paretoFrontier, bdrGridFormats, parseBdrGrid, DEFAULT_BDR_GRID } from './frontier.js';
 export type { BdrGrid, TradeoffPoint } from './frontier.js';
-export { formatTable, toCsv, toJson, toHtml, tradeoffSvg, heatmapHtml, histogramsSvg, placeLabels, SUMMARY_LEGEND, HEATMAP_WORST, REPORT_PLOT_CSS } from './report.js';
+export type { LabelBox, PlacedLabel } from './report.js';
+export { formatTable, toCsv, summaryToCsv, toJson, toHtml, tradeoffSvg, heatmapHtml, histogramsSvg, placeLabels, SUMMARY_LEGEND, HEATMAP_WORST, REPORT_PLOT_CSS } from './report.js';
 export { defaultTensors, gaussian, laplace, studentT } from './synthetic.js';
 export type { SyntheticTensor } from './synthetic.js';

@@ -123,6 +123,35 @@ function csvCell(v: unknown): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+const SUMMARY_CSV_COLUMNS = [
+  'format',
+  'formatName',
+  'bitsPerElement',
+  'meanQsnrDb',
+  'pooledQsnrDb',
+  'mse',
+  'maxAbsError',
+  'clippedFraction',
+  'flushedFraction',
+  'storedBytes',
+  'tensors',
+  'totalTensors',
+  'elements',
+  'totalElements',
+  'complete',
+  'pareto',
+] as const;
+
+/** CSV with one row per format: both QSNRs (`meanQsnrDb`, `pooledQsnrDb`), coverage and the frontier flag. */
+export function summaryToCsv(r: SweepResult): string {
+  const lines = [SUMMARY_CSV_COLUMNS.join(',')];
+  for (const s of r.summary) {
+    const j = summaryJson(s) as Record<string, unknown>;
+    lines.push(SUMMARY_CSV_COLUMNS.map((c) => csvCell(j[c])).join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
 /** CSV with one row per (tensor, format): measured rows, then skipped pairs with empty metrics and
  * the reason in `skipped` (so coverage is visible here too). */
 export function toCsv(r: SweepResult): string {
@@ -141,14 +170,14 @@ export function toCsv(r: SweepResult): string {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** An axis-aligned box, for label placement. */
-interface Box {
+export interface LabelBox {
   x0: number;
   y0: number;
   x1: number;
   y1: number;
 }
 
-const overlaps = (a: Box, b: Box) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+const overlaps = (a: LabelBox, b: LabelBox) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
 
 /** Width of `text` at the plots' 12 px label font, rounded up (system-ui averages ≈ 0.56 em per character). */
 const labelWidth = (text: string) => Math.ceil(text.length * 7 + 2);
@@ -161,11 +190,11 @@ export interface PlacedLabel {
   readonly px: number;
   readonly py: number;
   /** Its text box (top-left corner and size). */
-  readonly box: Box;
+  readonly box: LabelBox;
   readonly leader: boolean;
 }
 
-const distanceToBox = (x: number, y: number, b: Box) => Math.hypot(Math.max(b.x0 - x, 0, x - b.x1), Math.max(b.y0 - y, 0, y - b.y1));
+const distanceToBox = (x: number, y: number, b: LabelBox) => Math.hypot(Math.max(b.x0 - x, 0, x - b.x1), Math.max(b.y0 - y, 0, y - b.y1));
 
 /**
  * Greedy label placement: each label (in the order given) takes the first of 8 directions × 5
@@ -174,9 +203,9 @@ const distanceToBox = (x: number, y: number, b: Box) => Math.hypot(Math.max(b.x0
  * (so it cannot be read as another's); farther out a leader line joins it to its point. Labels that
  * find no room are left out (their point keeps its hover title).
  */
-export function placeLabels(points: readonly { text: string; x: number; y: number }[], area: Box, pointRadius = 5): (PlacedLabel | null)[] {
-  const placed: Box[] = [];
-  const dots: Box[] = points.map((p) => ({ x0: p.x - pointRadius, y0: p.y - pointRadius, x1: p.x + pointRadius, y1: p.y + pointRadius }));
+export function placeLabels(points: readonly { text: string; x: number; y: number }[], area: LabelBox, pointRadius = 5): (PlacedLabel | null)[] {
+  const placed: LabelBox[] = [];
+  const dots: LabelBox[] = points.map((p) => ({ x0: p.x - pointRadius, y0: p.y - pointRadius, x1: p.x + pointRadius, y1: p.y + pointRadius }));
   const directions = [
     [1, -1],
     [1, 1],

@@ -99,7 +99,8 @@ describe('microscale sweep', () => {
     writeFileSync(nan, npy([1, 2, NaN, 4]));
     oneLine(cli([nan]), 1, /nan\.npy: tensor "nan" holds NaN at element 2/);
     oneLine(cli(['--formats', 'mxfp3']), 2, /unknown format "mxfp3"/);
-    oneLine(cli(['--json', '--csv']), 2, /one of --json and --csv/);
+    oneLine(cli(['--json', '--csv']), 2, /one of --json, --csv and --summary-csv/);
+    oneLine(cli(['--csv', '--summary-csv']), 2, /one of --json, --csv and --summary-csv/);
     oneLine(cli(['--rounding', 'nearest']), 2, /"nearest" is not one of/);
     oneLine(cli(['--bdr-grid', 'q=3']), 2, /bad --bdr-grid part/);
     oneLine(cli(['--tensors', '(']), 2, /not a valid regular expression/);
@@ -120,6 +121,10 @@ describe('microscale sweep', () => {
     const csv = cli([OCR, '--formats', 'q4_0', '--csv']).stdout.trim().split('\n');
     expect(csv).toHaveLength(1 + 249);
     expect(csv.filter((l) => /multiple of 32/.test(l))).toHaveLength(249 - 35);
+    const summary = cli([OCR, '--formats', 'q4_0,mxfp4', '--summary-csv']).stdout.trim().split('\n');
+    expect(summary[0]).toBe('format,formatName,bitsPerElement,meanQsnrDb,pooledQsnrDb,mse,maxAbsError,clippedFraction,flushedFraction,storedBytes,tensors,totalTensors,elements,totalElements,complete,pareto');
+    expect(summary.find((l) => l.startsWith('q4_0,'))).toMatch(/,35,249,\d+,133664,false,false$/);
+    expect(summary.find((l) => l.startsWith('mxfp4,'))).toMatch(/,249,249,133664,133664,true,true$/);
   });
 
   it('on the det model the mean and pooled QSNRs disagree and both are reported', () => {

@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { DEFAULT_FORMATS, expandVariants, memoryTensors, presetApplies, readerTensors, selectTensors, sweep, unusedPresets, type SweepOptions, type SweepTensor } from '../../bdr-explorer/sweep.js';
 import { parseBdrGrid } from '../../bdr-explorer/frontier.js';
-import { formatTable, toCsv, toHtml, toJson } from '../../bdr-explorer/report.js';
+import { formatTable, summaryToCsv, toCsv, toHtml, toJson } from '../../bdr-explorer/report.js';
 import { defaultTensors } from '../../bdr-explorer/synthetic.js';
 import { openModelFile } from '../../bdr-explorer/readers/node-source.js';
 import { MicroscaleError, OptionError, getFormat, referenceBackend, type Backend, type Preset, type Rounding, type ScaleMode } from '../../index.js';
@@ -30,6 +30,7 @@ interface SweepCliOptions {
   bdrGrid?: string;
   json?: boolean;
   csv?: boolean;
+  summaryCsv?: boolean;
   report?: string;
   tensors?: string;
   backend: (typeof BACKENDS)[number];
@@ -84,7 +85,8 @@ export function registerSweep(program: Command, ctx: CliContext): Command {
     .option('--bdr-grid <grid>', "add the BDR design space, e.g. 'm=2..7;k1=16,32;k2=1,2;d2=0,1' ('' = the default grid)")
     .option('--tensors <regex>', 'only tensors whose name matches')
     .option('--json', 'print results and summary as JSON')
-    .option('--csv', 'print one CSV row per tensor and format')
+    .option('--csv', 'print one CSV row per tensor and format (skipped pairs included, with the reason)')
+    .option('--summary-csv', 'print one CSV row per format: mean and pooled QSNR, coverage, frontier')
     .option('--report <file.html>', 'also write a self-contained HTML report with plots')
     .addOption(new Option('--backend <name>', 'kernels to use').choices(BACKENDS).default('auto'))
     .option('--threads <n>', 'worker threads for the WASM backend', integerIn(1, 256))
@@ -111,7 +113,7 @@ Examples:
   $ microscale sweep model.gguf --formats q4_0,mxfp4 --preset ggml,ocp`,
     )
     .action(async (file: string | undefined, o: SweepCliOptions) => {
-      if (o.json && o.csv) throw new UsageError('choose one of --json and --csv');
+      if ([o.json, o.csv, o.summaryCsv].filter(Boolean).length > 1) throw new UsageError('choose one of --json, --csv and --summary-csv');
       if (o.report !== undefined) checkOutputPath(o.report, { allowExisting: true, flag: '--report' });
       const opts: SweepOptions = {};
       const formats = list('--formats', o.formats);
@@ -205,6 +207,7 @@ Examples:
         if (o.report) writeFileAtomic(o.report, toHtml(result, file ? `microscale sweep: ${file}` : 'microscale sweep: built-in synthetic model'));
         if (o.json) ctx.io.stdout(toJson(result) + '\n');
         else if (o.csv) ctx.io.stdout(toCsv(result));
+        else if (o.summaryCsv) ctx.io.stdout(summaryToCsv(result));
         else {
           const title = file ? `${file} (${reader!.format})` : 'built-in synthetic model (gaussian, laplace, student-t, outlier channels)';
           ctx.io.stdout(`${title}\n\n${formatTable(result)}\n`);

@@ -1,7 +1,7 @@
 // Sweep outputs name both QSNRs and show coverage; the heat map sorts hardest tensors first and
 // folds the rest; scatter labels never collide.
 import { describe, expect, it } from 'vitest';
-import { formatTable, heatmapHtml, placeLabels, toCsv, toHtml, toJson } from '../../../src/bdr-explorer/report.js';
+import { formatTable, heatmapHtml, placeLabels, summaryToCsv, toCsv, toHtml, toJson } from '../../../src/bdr-explorer/report.js';
 import { memoryTensors, sweep, type SweepResult } from '../../../src/bdr-explorer/sweep.js';
 import { gaussian, studentT } from '../../../src/bdr-explorer/synthetic.js';
 
@@ -42,6 +42,16 @@ describe('coverage and the two QSNRs in every output', () => {
     const skipped = lines.filter((l) => l.startsWith('bias,q4_0,'));
     expect(skipped).toHaveLength(1);
     expect(skipped[0]).toMatch(/^bias,q4_0,q4_0,100,100,,,,,,,,"?.*multiple of 32/);
+  });
+
+  it('summary CSV: one row per format with both QSNRs, coverage and the frontier flag', async () => {
+    const r = await partialSweep();
+    const lines = summaryToCsv(r).trim().split('\n');
+    expect(lines).toHaveLength(1 + 3);
+    const head = lines[0]!.split(',');
+    const q4 = Object.fromEntries(lines.find((l) => l.startsWith('q4_0,'))!.split(',').map((v, i) => [head[i], v]));
+    const s = r.summary.find((x) => x.format === 'q4_0')!;
+    expect(q4).toMatchObject({ meanQsnrDb: String(s.meanQsnrDb), pooledQsnrDb: String(s.pooledQsnrDb), tensors: '2', totalTensors: '3', complete: 'false', pareto: 'false' });
   });
 
   it('HTML: both QSNRs, coverage and partial rows in the summary table', async () => {
