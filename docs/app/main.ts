@@ -3,11 +3,12 @@
 import {
   DEFAULT_FORMATS,
   defaultTensors,
-  heatmapSvg,
+  heatmapHtml,
   histogramsSvg,
   memoryTensors,
   openModel,
   readerTensors,
+  REPORT_PLOT_CSS,
   sweep,
   tradeoffSvg,
   type SweepResult,
@@ -65,13 +66,13 @@ function render(r: SweepResult, title: string): void {
   const rows = r.summary
     .map(
       (s) =>
-        `<tr class="${s.pareto ? 'pareto' : ''}" data-format="${esc(s.format)}"><td>${esc(s.format)}</td><td>${num(s.bitsPerElement, 3)}</td><td>${num(s.qsnrDb, 2)}</td><td>${s.mse.toExponential(2)}</td><td>${(100 * s.clippedFraction).toFixed(2)}%</td><td>${(100 * s.flushedFraction).toFixed(2)}%</td></tr>`,
+        `<tr class="${s.pareto ? 'pareto' : ''}${s.complete ? '' : ' partial'}" data-format="${esc(s.format)}"><td>${esc(s.format)}</td><td>${num(s.bitsPerElement, 3)}</td><td>${num(s.meanQsnrDb, 2)}</td><td>${num(s.pooledQsnrDb, 2)}</td><td>${s.mse.toExponential(2)}</td><td>${(100 * s.clippedFraction).toFixed(2)}%</td><td>${(100 * s.flushedFraction).toFixed(2)}%</td><td>${s.tensors}/${s.totalTensors}${s.complete ? '' : ' (partial)'}</td></tr>`,
     )
     .join('');
-  results.innerHTML = `<h2>${esc(title)}</h2>
-<table id="summary"><thead><tr><th>format</th><th>bits/elem</th><th>QSNR dB</th><th>MSE</th><th>clipped</th><th>flushed</th></tr></thead><tbody>${rows}</tbody></table>
+  results.innerHTML = `<style>${REPORT_PLOT_CSS}</style><h2>${esc(title)}</h2>
+<table id="summary"><thead><tr><th>format</th><th>bits/elem</th><th title="element-weighted mean of per-tensor QSNR">mean QSNR dB</th><th title="-10·log10(Σ error / Σ signal) over the model">pooled QSNR dB</th><th>MSE</th><th>clipped</th><th>flushed</th><th>tensors covered</th></tr></thead><tbody>${rows}</tbody></table>
 <h2>Accuracy against bandwidth</h2>${tradeoffSvg(r.summary)}
-<h2>QSNR per tensor</h2>${heatmapSvg(r)}
+<h2>QSNR per tensor</h2>${heatmapHtml(r)}
 <h2>Error distribution</h2>${histogramsSvg(r.summary)}`;
 }
 

@@ -1,23 +1,24 @@
 // `microscale sweep`: every format over every tensor of a model file (or the built-in synthetic
 // model), as a table, JSON, CSV or an HTML report with plots.
-import { writeFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { DEFAULT_FORMATS, memoryTensors, readerTensors, sweep, type SweepOptions, type SweepTensor } from '../../bdr-explorer/sweep.js';
+import { DEFAULT_FORMATS, expandVariants, memoryTensors, presetApplies, readerTensors, selectTensors, sweep, unusedPresets, type SweepOptions, type SweepTensor } from '../../bdr-explorer/sweep.js';
 import { parseBdrGrid } from '../../bdr-explorer/frontier.js';
-import { formatTable, toCsv, toHtml, toJson } from '../../bdr-explorer/report.js';
+import { formatTable, summaryToCsv, toCsv, toHtml, toJson } from '../../bdr-explorer/report.js';
 import { defaultTensors } from '../../bdr-explorer/synthetic.js';
 import { openModelFile } from '../../bdr-explorer/readers/node-source.js';
-import { MicroscaleError, getFormat, referenceBackend, type Backend, type Rounding, type ScaleMode } from '../../index.js';
+import { MicroscaleError, OptionError, getFormat, referenceBackend, type Backend, type Preset, type Rounding, type ScaleMode } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { checkOutputPath, writeFileAtomic } from '../output.js';
 import { integerIn } from '../parse.js';
 
 const ROUNDINGS: readonly Rounding[] = ['rne', 'rna', 'rtz', 'stochastic'];
 const SCALE_MODES: readonly ScaleMode[] = ['floor', 'ceil', 'even', 'rceil'];
 export const BACKENDS = ['auto', 'wasm', 'reference'] as const;
+const PRESETS: readonly Preset[] = ['ocp', 'microxcaling', 'torchao', 'ggml'];
 
 interface SweepCliOptions {
   formats?: string;
@@ -25,9 +26,11 @@ interface SweepCliOptions {
   axis?: number;
   scaleMode?: string;
   rounding?: string;
+  preset?: string;
   bdrGrid?: string;
   json?: boolean;
   csv?: boolean;
+  summaryCsv?: boolean;
   report?: string;
   tensors?: string;
   backend: (typeof BACKENDS)[number];
@@ -43,8 +46,8 @@ function list<T extends string>(flag: string, text: string | undefined, allowed?
 }
 
 /**
- * A full garbage collection, so a sweep's peak memory follows its largest tensor: the result arrays
- * of earlier variants are otherwise collected late (V8 counts them as external memory).
+ * A full garbage collection, which the sweep runs after every few MiB of dropped arrays so its peak
+ * memory follows its largest tensor: V8 counts those arrays as external memory and collects them late.
  */
 function garbageCollector(): (() => void) | undefined {
   try {
@@ -78,10 +81,12 @@ export function registerSweep(program: Command, ctx: CliContext): Command {
     .option('--axis <n>', 'block axis of every tensor; negative counts from the end (default: the last)', integerIn(-64, 63))
     .option('--scale-mode <list>', `scale rules to try for power-of-two formats: ${SCALE_MODES.join(', ')}`)
     .option('--rounding <list>', `element roundings to try: ${ROUNDINGS.join(', ')}`)
+    .option('--preset <list>', `compatibility presets to try: ${PRESETS.join(', ')} (ggml = llama.cpp's own quantizers); each applies to the formats it fits`)
     .option('--bdr-grid <grid>', "add the BDR design space, e.g. 'm=2..7;k1=16,32;k2=1,2;d2=0,1' ('' = the default grid)")
     .option('--tensors <regex>', 'only tensors whose name matches')
     .option('--json', 'print results and summary as JSON')
-    .option('--csv', 'print one CSV row per tensor and format')
+    .option('--csv', 'print one CSV row per tensor and format (skipped pairs included, with the reason)')
+    .option('--summary-csv', 'print one CSV row per format: mean and pooled QSNR, coverage, frontier')
     .option('--report <file.html>', 'also write a self-contained HTML report with plots')
     .addOption(new Option('--backend <name>', 'kernels to use').choices(BACKENDS).default('auto'))
     .option('--threads <n>', 'worker threads for the WASM backend', integerIn(1, 256))
@@ -89,9 +94,13 @@ export function registerSweep(program: Command, ctx: CliContext): Command {
       'after',
       `
 Blocks run along each tensor's last axis (a linear layer's reduction axis)
-unless --axis is given. QSNR = -10*log10(sum((x-q)^2)/sum(x^2)); the summary
-weights every tensor by its element count and marks the Pareto frontier of
-QSNR against bits per element with '*'.
+unless --axis is given. Per tensor, QSNR = -10*log10(sum((x-q)^2)/sum(x^2)).
+Per format the summary gives the element-weighted mean of per-tensor QSNR
+(the ranking) and the pooled QSNR (errors and signals summed over the model,
+dominated by the largest-magnitude tensors), and how many tensors the format
+covered: formats skip tensors they cannot take. '*' marks the Pareto frontier
+of mean QSNR against bits per element among formats that covered every
+tensor; 'partial' rows are not compared.
 
 Exit status: 0 success; 2 bad command line; 1 unreadable or corrupt file,
 or a tensor holding NaN/Inf (exclude it with --tensors).
@@ -100,10 +109,12 @@ Examples:
   $ microscale sweep
   $ microscale sweep model.safetensors --formats mxfp4,nvfp4,mx6 --report r.html
   $ microscale sweep model.gguf --tensors 'blk\\.0\\.' --json > out.json
-  $ microscale sweep weights.npz --bdr-grid 'm=2..7;k1=16;k2=1,2;d2=0,1' --csv`,
+  $ microscale sweep weights.npz --bdr-grid 'm=2..7;k1=16;k2=1,2;d2=0,1' --csv
+  $ microscale sweep model.gguf --formats q4_0,mxfp4 --preset ggml,ocp`,
     )
     .action(async (file: string | undefined, o: SweepCliOptions) => {
-      if (o.json && o.csv) throw new UsageError('choose one of --json and --csv');
+      if ([o.json, o.csv, o.summaryCsv].filter(Boolean).length > 1) throw new UsageError('choose one of --json, --csv and --summary-csv');
+      if (o.report !== undefined) checkOutputPath(o.report, { allowExisting: true, flag: '--report' });
       const opts: SweepOptions = {};
       const formats = list('--formats', o.formats);
       if (formats) {
@@ -122,6 +133,18 @@ Examples:
       if (modes) opts.scaleModes = modes;
       const rounds = list('--rounding', o.rounding, ROUNDINGS);
       if (rounds) opts.roundings = rounds;
+      const presets = list('--preset', o.preset, PRESETS);
+      const notes: string[] = [];
+      if (presets) {
+        const names = opts.formats ?? DEFAULT_FORMATS;
+        const unused = unusedPresets(presets, names);
+        if (unused.length) {
+          throw new UsageError(`--preset ${unused.join(',')} applies to none of the formats swept (${names.join(', ')}); add a format it fits (ggml: q4_0, q8_0, …; microxcaling: mxfp8_e4m3, mxint8, …)`);
+        }
+        opts.presets = presets;
+        const untouched = names.filter((n) => !presets.some((p) => presetApplies(getFormat(n), p)));
+        if (untouched.length) notes.push(`--preset ${presets.join(',')} does not apply to ${untouched.join(', ')}; they run with their defaults`);
+      }
       if (o.bdrGrid !== undefined) {
         try {
           opts.bdrGrid = parseBdrGrid(o.bdrGrid);
@@ -136,12 +159,28 @@ Examples:
           throw new UsageError(`--tensors: "${o.tensors}" is not a valid regular expression`);
         }
       }
-      const notes: string[] = [];
+      try {
+        expandVariants(opts);
+      } catch (e) {
+        if (e instanceof OptionError) throw new UsageError(e.message);
+        throw e;
+      }
       const backend = await pickBackend(o.backend, o.threads, (s) => notes.push(s));
       const reader = file === undefined ? null : await openModelFile(file);
       try {
-        const tensors: SweepTensor[] = reader ? readerTensors(reader) : memoryTensors(defaultTensors());
-        if (tensors.length === 0) throw new MicroscaleError('UNREPRESENTABLE', `${file}: no floating-point tensors to sweep`);
+        const all: SweepTensor[] = reader ? readerTensors(reader) : memoryTensors(defaultTensors());
+        if (all.length === 0) throw new MicroscaleError('UNREPRESENTABLE', `${file}: no floating-point tensors to sweep`);
+        // --tensors first, then --axis on what it selected; either failing is a usage error naming tensors
+        const checked = async (flag: string, list: SweepTensor[], check: Pick<SweepOptions, 'tensors' | 'axis'>) => {
+          try {
+            return await selectTensors(list, check);
+          } catch (e) {
+            if (e instanceof OptionError) throw new UsageError(`${flag}: ${e.message}`);
+            throw e;
+          }
+        };
+        const tensors = await checked('--axis', await checked('--tensors', all, { tensors: opts.tensors }), { axis: opts.axis });
+        delete opts.tensors;
         let bar: SingleBar | null = null;
         if (ctx.io.stderrIsTerminal) {
           bar = new SingleBar({ format: 'sweep [{bar}] {percentage}% | {value}/{total} | {label}', hideCursor: true, clearOnComplete: true, stream: process.stderr });
@@ -165,9 +204,10 @@ Examples:
         } finally {
           bar?.stop();
         }
-        if (o.report) await writeFile(o.report, toHtml(result, file ? `microscale sweep: ${file}` : 'microscale sweep: built-in synthetic model'));
+        if (o.report) writeFileAtomic(o.report, toHtml(result, file ? `microscale sweep: ${file}` : 'microscale sweep: built-in synthetic model'));
         if (o.json) ctx.io.stdout(toJson(result) + '\n');
         else if (o.csv) ctx.io.stdout(toCsv(result));
+        else if (o.summaryCsv) ctx.io.stdout(summaryToCsv(result));
         else {
           const title = file ? `${file} (${reader!.format})` : 'built-in synthetic model (gaussian, laplace, student-t, outlier channels)';
           ctx.io.stdout(`${title}\n\n${formatTable(result)}\n`);

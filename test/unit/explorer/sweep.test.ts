@@ -53,7 +53,7 @@ describe('sweep on the built-in default model', async () => {
     const by = Object.fromEntries(r.summary.map((s) => [s.format, s]));
     expect(by['mx9']!.bitsPerElement).toBe(9);
     expect(by['mxfp4']!.bitsPerElement).toBe(4.25);
-    expect(by['mx9']!.qsnrDb).toBeGreaterThan(by['msfp16']!.qsnrDb);
+    expect(by['mx9']!.meanQsnrDb).toBeGreaterThan(by['msfp16']!.meanQsnrDb);
     expect(by['mx9']!.pareto).toBe(true);
     expect(r.summary.map((s) => s.bitsPerElement)).toEqual([...r.summary.map((s) => s.bitsPerElement)].sort((a, b) => a - b));
     // the outlier-channel tensor clips with MXFP4 (floor rule) but never with RCEIL-free int8 per channel
@@ -64,7 +64,7 @@ describe('sweep on the built-in default model', async () => {
 
   it('renders table, CSV, JSON and a self-contained HTML report', () => {
     const table = formatTable(r);
-    expect(table.split('\n')[0]).toMatch(/^format\s+bits\/elem\s+QSNR dB/);
+    expect(table.split('\n')[0]).toMatch(/^format\s+bits\/elem\s+mean QSNR dB\s+pooled QSNR dB/);
     expect(table).toMatch(/mx9\s+9\.000\s+\d+\.\d\d/);
     const json = JSON.parse(toJson(r));
     expect(Object.keys(json.results[0])).toEqual(
@@ -73,7 +73,7 @@ describe('sweep on the built-in default model', async () => {
     expect(json.summary.length).toBe(14);
     const csv = toCsv(r).trim().split('\n');
     expect(csv.length).toBe(1 + 56);
-    expect(csv[0]).toBe('tensor,format,formatName,shape,elements,bitsPerElement,qsnrDb,mse,maxAbsError,clippedFraction,flushedFraction,storedBytes');
+    expect(csv[0]).toBe('tensor,format,formatName,shape,elements,bitsPerElement,qsnrDb,mse,maxAbsError,clippedFraction,flushedFraction,storedBytes,skipped');
     const html = toHtml(r);
     expect(html.match(/<svg/g)!.length).toBe(3);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
