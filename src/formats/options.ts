@@ -111,6 +111,11 @@ export function resolveOptions(format: Format, length: number, opts: QuantizeOpt
   if (preset === 'ggml' && opts.rounding !== undefined && opts.rounding !== 'rne') {
     throw new OptionError(`preset "ggml" uses ggml's own rounding; drop the rounding option`);
   }
+  if (preset === 'ggml') {
+    for (const k of ['scaleMode', 'scaleBits', 'flushSubnormalBlocks'] as const) {
+      if (opts[k] !== undefined) throw new OptionError(`preset "ggml" computes ggml's own 8-bit block scale; drop the ${k} option`);
+    }
+  }
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new OptionError(`seed must be an integer in 0…2^32−1; got ${opts.seed}`);
   const scaleMode = oneOf('scaleMode', opts.scaleMode, SCALE_MODES, 'floor');

@@ -136,3 +136,11 @@ describe('the model\'s log2f floor', () => {
     expect(bad).toEqual([]);
   });
 });
+
+describe('preset ggml options', () => {
+  it('rejects options that ggml\'s own 8-bit scale ignores, naming the option', () => {
+    for (const opts of [{ scaleBits: 6 }, { scaleMode: 'ceil' as const }, { flushSubnormalBlocks: true }]) {
+      expect(() => quantize(new Float32Array(32), 'ggml_mxfp4', { preset: 'ggml', ...opts })).toThrow(new RegExp(`drop the ${Object.keys(opts)[0]} option`));
+    }
+  });
+});
