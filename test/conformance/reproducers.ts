@@ -30,5 +30,7 @@ export const GGML_DECODE_CASES: readonly { label: string; format: string; bytes:
   { label: 'ggml_nvfp4 UE4M3 byte 0xFF reads as 480', format: 'ggml_nvfp4', bytes: [0xff, 0x80, 0x7f, 0x38, 0x01, ...new Array<number>(31).fill(0x11)], want: { 0: 0x43700000, 1: 0x43700000, 8: 0, 16: 0, 32: 0, 48: 0x3f000000 } },
   // scale 2^1 (byte 0x80); code 8 (−0 in E2M1) in elements 0, 1 and 16, code 1 (0.5 · 2) in 17
   { label: 'ggml_mxfp4 E2M1 code 8 reads as +0', format: 'ggml_mxfp4', bytes: [0x80, 0x88, ...new Array<number>(15).fill(0x18)], want: { 0: 0, 16: 0, 1: 0, 17: 0x3f800000 } },
+  // E8M0 0xFF: ggml_e8m0_to_fp32_half(255) = 2^127, so codes 1, 2, 9 give 2^127, +Inf, −2^127
+  { label: 'ggml_mxfp4 E8M0 byte 0xFF reads as 2^128, not NaN', format: 'ggml_mxfp4', bytes: [0xff, 0x10, 0x92, ...new Array<number>(14).fill(0x08)], want: { 0: 0, 16: 0x7f000000, 1: 0x7f800000, 17: 0xff000000, 2: 0 } },
   { label: 'ggml_nvfp4 E2M1 code 8 reads as +0', format: 'ggml_nvfp4', bytes: [0x38, 0x38, 0x38, 0x38, 0x88, ...new Array<number>(31).fill(0x88)], want: { 0: 0, 8: 0, 63: 0 } },
 ];
