@@ -61,7 +61,7 @@ export function ggmlScaledWgsl(p: Program): string {
   const zero = u32(p.zeroCode);
   const parts: string[] = [ggmlHelpers(p.codeBits)];
   if (p.element.kind === 'float') {
-    parts.push(decoderWgsl('dec_scale', se), nvfp4Wgsl(nan, zero));
+    parts.push(decoderWgsl('dec_scale', se), nvfp4Wgsl(zero));
     return parts.join('\n');
   }
   const el = p.element as IntElement;
@@ -137,7 +137,7 @@ function kvaluesWgsl(): string {
 
 /** ggml's NVFP4: UE4M3 scale by ggml_fp32_to_ue4m3(amax/6) (half-up mantissa rounding, 448 cap,
  * small values clamped to the subnormals), d = scale/2, codes by the nearest table entry. */
-function nvfp4Wgsl(nan: string, zero: string): string {
+function nvfp4Wgsl(zero: string): string {
   return `${kvaluesWgsl()}
 ${bestIndexWgsl()}
 
