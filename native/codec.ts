@@ -132,7 +132,8 @@ export function encodeFloat(p: FloatParams, a: f64, mode: i32, u: f64, overflow:
     return nanCode(p, sign);
   }
   const mag = Math.abs(a);
-  if (mag == Infinity) return overflowCode(p, sign, p.infinity ? OVERFLOW_INFINITY : overflow);
+  // OFP8 saturating mode: ±Inf becomes ±max finite too
+  if (mag == Infinity) return overflowCode(p, sign, overflow == OVERFLOW_SATURATE ? OVERFLOW_SATURATE : p.infinity ? OVERFLOW_INFINITY : overflow);
   if (mag == 0.0) return p.zero ? sign : 0;
   const m = p.manBits;
   const implicit: f64 = <f64>(<i64>1 << m);
@@ -198,12 +199,4 @@ export class IntParams {
     return k + half;
   }
   return neg ? 0 : <i64>Math.min(r, p.kMax);
-}
-
-/** JavaScript's ToUint16 of a double (how the reference stores ggml codes in a Uint16Array). */
-// @ts-ignore: decorator
-@inline export function toUint16(q: f64): i64 {
-  if (!(q - q == 0.0)) return 0;
-  const t = Math.trunc(q);
-  return <i64>t & 0xffff;
 }

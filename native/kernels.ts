@@ -7,15 +7,17 @@ import {
   IntParams,
   OVERFLOW_INFINITY,
   OVERFLOW_SATURATE,
+  ROUND_RNA,
   ROUND_RNE,
+  ROUND_RTZ,
   ROUND_STOCHASTIC,
+  roundMagnitude,
   encodeFloat,
   encodeInt,
   flog2,
   pow2,
   seedMix,
   stochasticUniform,
-  toUint16,
 } from './codec';
 
 // ---------------------------------------------------------------------------------- job layout
@@ -98,6 +100,7 @@ const J_MMMODE: i32 = 111;
 const J_MMSHIFT: i32 = 112;
 const J_MMTAB: i32 = 113;
 const J_MMSPECIAL: i32 = 114;
+const J_POW2NAN: i32 = 115;
 
 /** Byte offsets of the converted structs inside the job area. */
 const OFF_JOB: usize = 1024;
@@ -177,6 +180,7 @@ class Job {
   mmShift: i32 = 0;
   mmTab: usize = 0;
   mmSpecial: i32 = 0;
+  pow2Nan: i32 = 0;
 }
 
 // @ts-ignore: decorator
@@ -279,6 +283,7 @@ export function prepare(P: usize): void {
   J.mmShift = islot(P, J_MMSHIFT);
   J.mmTab = uslot(P, J_MMTAB);
   J.mmSpecial = islot(P, J_MMSPECIAL);
+  J.pow2Nan = islot(P, J_POW2NAN);
 }
 
 // ---------------------------------------------------------------------------------- bit streams
@@ -572,14 +577,41 @@ function sharedExponent(J: Job, amax: f64): i32 {
   return J.maxFinite * pow2(s) >= amax ? s : s + 1;
 }
 
-/** ggml's ⌊log2f(amax)⌋ − 2: the table holds, per binade, the first float32 pattern whose
- * float32-rounded log2 reaches the next integer (measured on the host's Math.log2). */
-function ggmlMxfp4Exponent(J: Job, amax: f64): i32 {
-  const k = flog2(amax);
-  const bits = reinterpret<u32>(<f32>amax);
+/** ⌊float32(log2 x)⌋ for finite x > 0 (bits.ts floorLog2F32): the table holds, per binade, the
+ * first float32 pattern whose float32-rounded log2 reaches the next integer (measured on the
+ * host's Math.log2). Used by the ggml and microxcaling presets only. */
+function floorLog2F32(J: Job, x: f64): i32 {
+  const k = flog2(x);
+  const bits = reinterpret<u32>(<f32>x);
   const first = load<u32>(J.log2Table + (<usize>(k + 149) << 2));
-  const e = bits >= first ? k + 1 : k;
-  return max(e - 2, -127);
+  return bits >= first ? k + 1 : k;
+}
+
+/** C's float → 8-bit integer cast as x86-64 compiles it (reference/ggml.ts x86ToByte): truncate
+ * to int32 (INT32_MIN for NaN, ±Inf and out of range), keep the low byte. */
+function x86ToByte(v: f64): i64 {
+  const t: i64 = Math.abs(v) < 2147483648.0 ? <i64>Math.trunc(v) : -2147483648;
+  return t & 0xff;
+}
+
+/** The block's largest |x| as ggml finds it: NaN never wins, ±Inf does. */
+function ggmlAmax(xb: usize, len: i32): f64 {
+  let amax: f64 = 0;
+  for (let j = 0; j < len; j++) {
+    const a = Math.abs(<f64>load<f32>(xb + (<usize>j << 2)));
+    if (amax < a) amax = a;
+  }
+  return amax;
+}
+
+/** ggml's quantize_row_mxfp4_ref (reference/ggml.ts ggmlMxfp4Block), x86-64 wrap included. */
+function ggmlMxfp4Block(J: Job, g: i32, xb: usize, len: i32): void {
+  const amax = ggmlAmax(xb, len);
+  // ±Inf: (uint8_t)(+Inf) is INT32_MIN's low byte, 0
+  const e = amax > 0.0 && amax < Infinity ? <i32>x86ToByte(<f64>(floorLog2F32(J, amax) - 2 + 127)) : 0;
+  store<u8>(J.scales + <usize>g, <u8>e);
+  const d = pow2(e - 128);
+  for (let j = 0; j < len; j++) push(ggmlBestIndex(<f64>load<f32>(xb + (<usize>j << 2)), d));
 }
 
 const KVALUE_COUNT: i32 = 16;
@@ -606,12 +638,50 @@ function ggmlBestIndex(x: f64, d: f64): i32 {
   return best;
 }
 
+/** The emulator's rounding of a magnitude (reference/microxcaling.ts microxcalingRound): rna is
+ * ⌊fl32(t + 0.5)⌋, rne subtracts 1 when t − 0.5 is an even integer, rtz and stochastic are exact. */
+function microxcalingRound(t: f64, mode: i32, u: f64): f64 {
+  if (mode == ROUND_RTZ || mode == ROUND_STOCHASTIC) return roundMagnitude(t, mode, u);
+  const r = Math.floor(<f64>(<f32>t + <f32>0.5));
+  if (mode == ROUND_RNA) return r;
+  const h = t - 0.5;
+  return t >= 0.5 && h - 2.0 * Math.floor(h * 0.5) == 0.0 ? r - 1.0 : r;
+}
+
+/** reference/microxcaling.ts encodeMicroxcaling: the emulator's element step on a float32 `a`. */
+function encodeMicroxcaling(P: usize, J: Job, a: f64, u: f64): i64 {
+  const mag = Math.abs(a);
+  if (mag == Infinity) return encodeElementAt(P, J, a, u, OVERFLOW_SATURATE);
+  let q: f64 = 0;
+  if (mag != 0.0) {
+    if (J.elIsFloat) {
+      const ef = changetype<FloatParams>(P + OFF_EF);
+      const pe = max(floorLog2F32(J, mag), ef.emin);
+      const r = microxcalingRound(mag * pow2(ef.manBits - pe), J.rounding, u);
+      q = Math.min(r * pow2(pe - ef.manBits), J.maxFinite);
+    } else {
+      const ei = changetype<IntParams>(P + OFF_EI);
+      const r = microxcalingRound(mag * pow2(ei.fracBits), J.rounding, u);
+      q = Math.min(r, ei.kMax) * pow2(-ei.fracBits);
+    }
+  }
+  const v = a < 0.0 ? -q : q;
+  if (J.elIsFloat) return encodeFloat(changetype<FloatParams>(P + OFF_EF), v, ROUND_RNE, 0, OVERFLOW_SATURATE);
+  return encodeInt(changetype<IntParams>(P + OFF_EI), v, ROUND_RNE, 0);
+}
+
 function pow2Block(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i32 {
   const xb = J.x + (<usize>(row * J.rowLength + start) << 2);
   const sb = J.scaleBits;
   const smax = (1 << (sb - 1)) - 1;
   const nanScale = (1 << sb) - 1;
   const tmax = J.subSize > 0 ? (1 << J.subBits) - 1 : 0;
+  if (J.ggml) {
+    ggmlMxfp4Block(J, g, xb, len);
+    return -1;
+  }
+  // the emulator's shared exponent is the float32 log2's floor (its only scale rule is floor)
+  const microLog2 = J.micro && J.scaleMode == MODE_FLOOR;
   let amax: f64 = 0;
   let finite = true;
   for (let j = 0; j < len; j++) {
@@ -624,7 +694,8 @@ function pow2Block(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i3
     fillZeroBlock(J, len, 0);
     return -1;
   }
-  if (amax == 0.0 || (J.flush && amax < pow2(-126))) {
+  const flush = J.flush && amax > 0.0 && (microLog2 ? floorLog2F32(J, amax) <= -127 : amax < pow2(-126));
+  if (amax == 0.0 || flush) {
     // microxcaling takes log2(2^-126) for an all-zero block and gives +0; OCP uses the smallest
     // scale and keeps each zero's sign (flushed blocks become +0)
     const s0 = J.micro ? max(-126 - J.emax, -smax) : -smax;
@@ -632,7 +703,7 @@ function pow2Block(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i3
     fillZeroBlock(J, len, tmax, !J.micro && amax == 0.0 ? xb : 0);
     return -1;
   }
-  let s = J.ggml ? ggmlMxfp4Exponent(J, amax) : sharedExponent(J, amax);
+  let s = microLog2 ? floorLog2F32(J, amax) - J.emax : sharedExponent(J, amax);
   if (s > smax) {
     store<u8>(J.scales + <usize>g, <u8>nanScale);
     fillZeroBlock(J, len, 0);
@@ -645,7 +716,6 @@ function pow2Block(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i3
   const k2 = J.subSize > 0 ? J.subSize : len;
   const stochastic = J.rounding == ROUND_STOCHASTIC;
   const micro = J.micro;
-  const ggml = J.ggml;
   let bad = -1;
   for (let j0 = 0; j0 < len; j0 += k2) {
     const end = min(j0 + k2, len);
@@ -659,21 +729,19 @@ function pow2Block(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i3
     const inv = pow2(tau - s);
     for (let j = j0; j < end; j++) {
       const v = <f64>load<f32>(xb + (<usize>j << 2));
+      let a = v * inv;
+      const u = stochastic ? stochasticUniform(J.seedMix, flatIndex(J, row, start + j)) : 0.0;
       let c: i64;
-      if (ggml) {
-        c = ggmlBestIndex(v, pow2(s - 1));
+      if (micro) {
+        // the emulator divides in float32; ±0 inputs and float32 underflow give +0
+        a = fround(a);
+        c = encodeMicroxcaling(P, J, a == 0.0 ? 0.0 : a, u);
       } else {
-        let a = v * inv;
-        if (micro) {
-          a = fround(a);
-          if (a == 0.0) a = 0.0;
-        }
-        const u = stochastic ? stochasticUniform(J.seedMix, flatIndex(J, row, start + j)) : 0.0;
         c = encodeElementAt(P, J, a, u, OVERFLOW_SATURATE);
-        if (c < 0) {
-          if (bad < 0) bad = <i32>flatIndex(J, row, start + j);
-          c = 0;
-        }
+      }
+      if (c < 0) {
+        if (bad < 0) bad = <i32>flatIndex(J, row, start + j);
+        c = 0;
       }
       push(c);
     }
@@ -995,6 +1063,10 @@ function decodeUe4m3(code: i32): f64 {
 function scaledBlock(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i32 {
   const xb = J.x + (<usize>(row * J.rowLength + start) << 2);
   const rule = J.rule;
+  if (J.ggml && J.elIsFloat) {
+    ggmlNvfp4Block(J, g, xb, len);
+    return -1;
+  }
   let amax: f64 = 0;
   let signedMax: f64 = 0;
   let lo: f64 = Infinity;
@@ -1022,8 +1094,7 @@ function scaledBlock(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): 
   }
   const sf = changetype<FloatParams>(P + OFF_SF);
   if (J.ggml) {
-    if (J.elIsFloat) ggmlNvfp4Block(J, g, xb, len, amax);
-    else ggmlIntBlock(P, J, sf, g, xb, len, amax, signedMax, lo, hi);
+    ggmlIntBlock(P, J, sf, g, xb, len, amax, signedMax, lo, hi);
     return -1;
   }
   let d: f64;
@@ -1122,23 +1193,24 @@ function ggmlIntBlock(P: usize, J: Job, sf: FloatParams, g: i32, xb: usize, len:
   if (rule == RULE_MINMAX) storeScale(J, J.offsets, g, encodeFloat(sf, lo, ROUND_RNE, 0, OVERFLOW_INFINITY));
   for (let j = 0; j < len; j++) {
     const x = <f64>load<f32>(xb + (<usize>j << 2));
-    let q: f64;
+    // x86-64's code for the casts C leaves undefined when 1/d overflows (reference/ggml.ts)
+    let q: i64;
     if (rule == RULE_ABSMAX) {
-      q = roundf(fround(x * id));
-      q = q < 0.0 ? levels + q : q;
+      q = x86ToByte(roundf(fround(x * id)));
     } else if (rule == RULE_SIGNEDMAX) {
-      q = Math.min(levels - 1.0, Math.trunc(fround(fround(x * id) + (half + 0.5))));
+      q = min(<i64>(levels - 1.0), x86ToByte(fround(fround(x * id) + (half + 0.5))));
     } else {
-      q = Math.min(levels - 1.0, Math.trunc(fround(fround(fround(x - lo) * id) + 0.5)));
+      q = min(<i64>(levels - 1.0), x86ToByte(fround(fround(fround(x - lo) * id) + 0.5)));
     }
-    push(toUint16(q));
+    push(q);
   }
 }
 
-function ggmlNvfp4Block(J: Job, g: i32, xb: usize, len: i32, amax: f64): void {
-  const code = ggmlUe4m3(fround(amax / 6.0));
+/** ggml's quantize_row_nvfp4_ref for one sub-block (reference/ggml.ts ggmlNvfp4Block). */
+function ggmlNvfp4Block(J: Job, g: i32, xb: usize, len: i32): void {
+  const code = ggmlUe4m3(fround(ggmlAmax(xb, len) / 6.0));
   storeScale(J, J.scales, g, code);
-  const d = code == 0 || code == 0x7f ? 0.0 : fround(decodeUe4m3(<i32>code) / 2.0);
+  const d = code == 0 ? 0.0 : fround(decodeUe4m3(<i32>code) / 2.0);
   for (let j = 0; j < len; j++) push(ggmlBestIndex(<f64>load<f32>(xb + (<usize>j << 2)), d));
 }
 
@@ -1169,7 +1241,7 @@ function dequantizeBlocksTo(P: usize, J: Job, g0: i32, g1: i32, dst: usize): voi
   const bits = J.elBits;
   const pow2Scheme = J.scheme == SCHEME_POW2;
   const pow2Bias = (1 << (J.scaleBits - 1)) - 1;
-  const pow2Nan = (1 << J.scaleBits) - 1;
+  const pow2Nan = J.pow2Nan;
   const minMax = J.rule == RULE_MINMAX && !pow2Scheme;
   const sub = J.subSize;
   const base = blockStart(J, g0);
@@ -1183,13 +1255,14 @@ function dequantizeBlocksTo(P: usize, J: Job, g0: i32, g1: i32, dst: usize): voi
     let total: f64;
     let offset: f64 = 0;
     if (pow2Scheme) {
-      total = sc == <u32>pow2Nan ? NaN : pow2(<i32>sc - pow2Bias);
+      total = <i32>sc == pow2Nan ? NaN : pow2(<i32>sc - pow2Bias);
     } else {
       const dq = scaleValue(J, sc);
       total = J.hasTensorScale ? fround(J.tensorScale * dq) : dq;
       if (minMax) offset = scaleValue(J, loadScale(J, J.offsets, g));
     }
-    if (J.fastDeq && sub == 0 && !minMax) {
+    // (ggml's E8M0 0xFF is 2^128, past float32: the float64 path keeps 0 · 2^128 = 0)
+    if (J.fastDeq && sub == 0 && !minMax && (<f64>(<f32>total) == total || total != total)) {
       // Element values and the scale are float32 numbers whose exact product is rounded once,
       // so a float32 multiply gives the reference's bits.
       fastScaleBlock(J, pos, len, <f32>total, o);
@@ -1648,7 +1721,7 @@ function matmulFusedRange(J: Job, a: usize, m: i32, K: i32, N: i32, y: usize, sc
   const bs = J.bs;
   const bpr = J.bpr;
   const bias = (1 << (J.scaleBits - 1)) - 1;
-  const nanScale = (1 << J.scaleBits) - 1;
+  const nanScale = J.pow2Nan;
   const shift = J.mmShift;
   const tab = mode == MM_NIBBLE ? v128.load(J.mmTab) : i32x4.splat(0);
   const up = f32x4.splat(<f32>pow2(shift));

@@ -45,6 +45,16 @@ export function flog2(x: number): number {
   return -1074 + 31 - Math.clz32(lo);
 }
 
+/**
+ * ⌊float32(log2 x)⌋ for finite x > 0: the exponent a float32 `log2` gives (C's `log2f`, torch's
+ * CPU `log2`). Just below a power of two it is one too large, in the top N values of a binade
+ * (MICROXCALING.md §4.1); elsewhere it equals {@link flog2}. Only the ggml and microxcaling
+ * presets use it, to reproduce those references; exact code uses flog2.
+ */
+export function floorLog2F32(x: number): number {
+  return Math.floor(Math.fround(Math.log2(x)));
+}
+
 /** True when finite x > 0 is an exact power of two. */
 export function isPow2(x: number): boolean {
   return x === pow2(flog2(x));

@@ -111,6 +111,13 @@ export function resolveOptions(format: Format, length: number, opts: QuantizeOpt
   if (preset === 'ggml' && opts.rounding !== undefined && opts.rounding !== 'rne') {
     throw new OptionError(`preset "ggml" uses ggml's own rounding; drop the rounding option`);
   }
+  if (preset === 'ggml' && format.scheme === 'pow2') {
+    // (the defaults are accepted: containers store every option)
+    const changed = { scaleMode: (opts.scaleMode ?? 'floor') !== 'floor', scaleBits: (opts.scaleBits ?? format.scaleElement!.bits) !== format.scaleElement!.bits, flushSubnormalBlocks: opts.flushSubnormalBlocks === true };
+    for (const [k, v] of Object.entries(changed)) {
+      if (v) throw new OptionError(`preset "ggml" computes ggml's own 8-bit block scale; drop the ${k} option`);
+    }
+  }
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new OptionError(`seed must be an integer in 0…2^32−1; got ${opts.seed}`);
   const scaleMode = oneOf('scaleMode', opts.scaleMode, SCALE_MODES, 'floor');

@@ -1,6 +1,6 @@
 import { bitsToF32, pow2 } from './bits.js';
 import { pow2ScaleElement } from './catalog.js';
-import { intElement, type ElementFormat } from './element.js';
+import { floatElement, intElement, type ElementFormat } from './element.js';
 import { deserializeTensor, serializeTensor } from './container.js';
 import { ContainerError } from './errors.js';
 import type { Format } from './format.js';
@@ -40,10 +40,34 @@ export function storedElement(format: Format, preset: Preset): ElementFormat {
   return twin;
 }
 
-/** The element that scale codes are stored in (an E8M0-like exponent of `scaleBits` for pow2 formats). */
+const ggmlScaleTwins = new WeakMap<ElementFormat, ElementFormat>();
+
+/**
+ * ggml's reading of a scale element: ggml's E8M0 and UE4M3 decoders have no NaN, so under the
+ * ggml preset a scale whose NaN is the all-ones code reads that code as a number (E8M0 0xFF =
+ * 2^128, UE4M3 0x7F = 480). Other scale elements (FP16) are read as they are.
+ */
+export function ggmlScaleElement(el: ElementFormat): ElementFormat {
+  if (el.kind !== 'float' || el.nan !== 'allOnes') return el;
+  let twin = ggmlScaleTwins.get(el);
+  if (!twin) {
+    const { expBits, manBits, bias, signed, infinity, subnormals, zero, overflow } = el;
+    twin = floatElement(`${el.name}(nan=none)`, { expBits, manBits, bias, signed, infinity, nan: 'none', subnormals, zero, overflow });
+    ggmlScaleTwins.set(el, twin);
+  }
+  return twin;
+}
+
+/** The element that scale codes are stored in (an E8M0-like exponent of `scaleBits` for pow2
+ * formats; without a NaN code under the ggml preset, as ggml reads them). */
 export function scaleElementOf(format: Format, options: ResolvedOptions): ElementFormat | null {
-  if (format.scheme === 'pow2') return pow2ScaleElement(options.scaleBits);
-  return format.scaleElement;
+  const el = format.scheme === 'pow2' ? pow2ScaleElement(options.scaleBits) : format.scaleElement;
+  return el && options.preset === 'ggml' ? ggmlScaleElement(el) : el;
+}
+
+/** The code of a power-of-two scale that means NaN, or −1 when it has none (ggml's reading). */
+export function pow2NanCode(scaleEl: ElementFormat): number {
+  return scaleEl.kind === 'float' && scaleEl.nan === 'none' ? -1 : 2 ** scaleEl.bits - 1;
 }
 
 /** Bytes per stored scale code. */
@@ -138,7 +162,7 @@ export class QuantizedTensor {
     if (!el) return out;
     if (this.format.scheme === 'pow2') {
       const bias = 2 ** (el.bits - 1) - 1;
-      const nan = 2 ** el.bits - 1;
+      const nan = pow2NanCode(el);
       for (let i = 0; i < out.length; i++) out[i] = this.scales[i] === nan ? NaN : pow2(this.scales[i]! - bias);
       return out;
     }

@@ -364,8 +364,10 @@ export function encodeValue(el: ElementFormat, a: number, mode: OracleRounding, 
   };
   const m = Math.abs(a);
   if (m === Infinity) {
+    // OFP8 saturating mode clamps ±Inf to the largest finite magnitude as well
+    if (overflow === 'saturate') return result(top);
     if (t.posInfCode >= 0) return { code: sign < 0 ? t.negInfCode : t.posInfCode, value: sign * Infinity };
-    if (overflow === 'saturate' || !t.hasNaN) return result(top);
+    if (!t.hasNaN) return result(top);
     return { code: t.nanCode, value: NaN };
   }
   if (m <= side.mags[0]!) {
@@ -722,20 +724,22 @@ function bestKIndex(x: number, d: number): number {
   return best;
 }
 
-/** ggml MXFP4: e = ⌊log2f(amax)⌋ − 2 (ggml's float32 log2; the library clamps at −127). */
+/** ggml's block maximum: `if (amax < fabsf(v)) amax = fabsf(v)`, so NaN never wins and ±Inf does. */
+function ggmlAmax(blk: Block): number {
+  let amax = 0;
+  for (let j = 0; j < blk.len; j++) if (amax < Math.abs(blk.vals[j]!)) amax = Math.abs(blk.vals[j]!);
+  return amax;
+}
+
+/** ggml MXFP4: e = (uint8_t)(⌊log2f(amax)⌋ − 2 + 127), 0 when amax = 0; d = 2^(e − 128)
+ * (GGML_E8M0_TO_FP32_HALF). The cast as x86 does it: negative exponents wrap, ±Inf gives 0. */
 function ggmlMxfp4Block(format: Format, blk: Block): number {
-  if (!blockIsFinite(blk)) return fillNaN(blk);
-  const amax = blockAmax(blk);
-  const sMax = 2 ** (format.scaleElement!.bits - 1) - 1;
-  if (amax === 0) {
-    for (let j = 0; j < blk.len; j++) blk.out[j] = 0;
-    return twoTo(-sMax);
-  }
+  const amax = ggmlAmax(blk);
   // log2f as C computes it: the real log2 rounded to float32 (emulated with a float64 log2).
-  const s = Math.max(Math.floor(fr(Math.log2(amax))) - 2, -sMax);
-  const d = twoTo(s - 1);
-  for (let j = 0; j < blk.len; j++) blk.out[j] = KVALUES[bestKIndex(blk.vals[j]!, d)]! * d;
-  return twoTo(s);
+  const e = amax > 0 ? cFloatToSmallInt(Math.floor(fr(Math.log2(amax))) - 2 + 127) & 0xff : 0;
+  const d = twoTo(e - 128);
+  for (let j = 0; j < blk.len; j++) blk.out[j] = fr(KVALUES[bestKIndex(blk.vals[j]!, d)]! * d);
+  return twoTo(e - 127);
 }
 
 /** ggml_fp32_to_ue4m3 as FORMATS.md §3.3 describes it: clamp to 448, half-up mantissa rounding on
@@ -760,9 +764,7 @@ export function ggmlUe4m3Code(x: number): number {
 
 /** ggml NVFP4 sub-block: UE4M3 scale of amax/6 by ggml's encoder, elements by first-minimum search. */
 function ggmlNvfp4Block(blk: Block): number {
-  if (!blockIsFinite(blk)) return fillNaN(blk);
-  let amax = 0;
-  for (let j = 0; j < blk.len; j++) amax = Math.max(amax, Math.abs(blk.vals[j]!));
+  const amax = ggmlAmax(blk);
   const code = ggmlUe4m3Code(fr(amax / 6));
   const e = code >> 3;
   const m = code & 7;

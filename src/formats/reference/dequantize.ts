@@ -1,7 +1,7 @@
 import { bitsToF32, pow2 } from '../bits.js';
 import { flatIndex } from '../layout.js';
 import { unpackCodes } from '../pack.js';
-import type { QuantizedTensor } from '../quantized.js';
+import { pow2NanCode, type QuantizedTensor } from '../quantized.js';
 import { decodeElement, decodeTable } from './element-codec.js';
 
 const fround = Math.fround;
@@ -27,7 +27,7 @@ export function dequantizeReference(q: QuantizedTensor): Float32Array {
   const sub = f.subBlock;
   const taus = sub ? unpackCodes(q.subScales, sub.bits, L.subScaleCount) : null;
   const pow2Bias = 2 ** (scaleEl.bits - 1) - 1;
-  const pow2Nan = 2 ** scaleEl.bits - 1;
+  const pow2Nan = pow2NanCode(scaleEl);
   for (let row = 0; row < L.rows; row++) {
     for (let b = 0; b < L.blocksPerRow; b++) {
       const si = row * L.blocksPerRow + b;

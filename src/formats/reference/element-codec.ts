@@ -65,7 +65,8 @@ export function encodeFloat(
     return nanCode(el, sign);
   }
   const mag = Math.abs(a);
-  if (mag === Infinity) return overflowCode(el, sign, el.infinity ? 'infinity' : overflow);
+  // OFP8 v1.0 saturating mode maps ±Inf to ±max finite as well (non-saturating keeps ±Inf)
+  if (mag === Infinity) return overflowCode(el, sign, overflow === 'saturate' ? 'saturate' : el.infinity ? 'infinity' : overflow);
   if (mag === 0) return el.zero ? sign : 0;
   const m = el.manBits;
   const implicit = 2 ** m;

@@ -1,6 +1,6 @@
 // ggml's reference quantizers (preset "ggml"), reproduced step by step in float32, and the
 // conversion between our packed tensors and ggml's block structs (FORMATS.md §3.3–3.4).
-import { flog2, pow2 } from '../bits.js';
+import { floorLog2F32, flog2, pow2 } from '../bits.js';
 import { ELEMENTS, type IntElement } from '../element.js';
 import { OptionError, ShapeError } from '../errors.js';
 import type { Format } from '../format.js';
@@ -13,15 +13,16 @@ import type { QuantizeContext } from './quantize.js';
 
 const fround = Math.fround;
 const KVALUES = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
+const E2M1_NEGATIVE_ZERO = encodeFloat(ELEMENTS.fp4_e2m1, -0, 'rne');
 
 /** GGML_FP32_TO_FP16: round to nearest even, overflow to ±Inf (IEEE). */
 function fp16Code(v: number): number {
   return encodeFloat(ELEMENTS.fp16, v, 'rne', 0, 'infinity');
 }
 
-/** ggml's `best_index_mxfp4`: the first index minimising |kvalues[i]·d − x| in float32, d = 2^(s−1). */
-export function ggmlMxfp4Element(x: number, s: number): number {
-  const d = pow2(s - 1);
+/** ggml's `best_index_mxfp4`: the first index minimising |kvalues[i]·d − x| in float32 (index 0
+ * wins the tie with 8, both zero, so ggml never writes code 8; NaN and ±Inf give 0). */
+export function ggmlBestIndex(x: number, d: number): number {
   let best = 0;
   let bestErr = Math.abs(fround(fround(KVALUES[0]! * d) - x));
   for (let i = 1; i < 16; i++) {
@@ -32,6 +33,38 @@ export function ggmlMxfp4Element(x: number, s: number): number {
     }
   }
   return best;
+}
+
+/**
+ * C's conversion of a float to an 8-bit integer as GCC and Clang compile it for x86-64 (what
+ * `llama-quantize` runs): `cvttss2si` truncates to int32, giving INT32_MIN for NaN, ±Inf and
+ * anything out of range, and the low byte is kept. C leaves those cases undefined.
+ */
+export function x86ToByte(v: number): number {
+  const t = Math.abs(v) < 2 ** 31 ? Math.trunc(v) : -(2 ** 31);
+  return t & 0xff;
+}
+
+/** The largest |x| of a block the way ggml finds it (`if (amax < fabsf(v)) amax = fabsf(v)`):
+ * NaN never wins, ±Inf does. */
+function ggmlAmax(buf: Float64Array, len: number): number {
+  let amax = 0;
+  for (let j = 0; j < len; j++) if (amax < Math.abs(buf[j]!)) amax = Math.abs(buf[j]!);
+  return amax;
+}
+
+/**
+ * ggml's `quantize_row_mxfp4_ref`: e = (uint8_t)(⌊log2f(amax)⌋ − 2 + 127), 0 for amax = 0, and
+ * codes by {@link ggmlBestIndex} with d = 2^(e − 128). Below amax = 2^−125 the exponent is
+ * negative and the cast is undefined in C; x86-64 wraps it modulo 256 (2^−126 → 0xFF), and an
+ * infinite amax gives 0x00 (INT32_MIN's low byte). Those bytes are written, as llama-quantize does.
+ */
+export function ggmlMxfp4Block(ctx: QuantizeContext, len: number, pos: number, si: number): void {
+  const amax = ggmlAmax(ctx.buf, len);
+  const e = amax > 0 ? x86ToByte(floorLog2F32(amax) - 2 + 127) : 0;
+  ctx.scales[si] = e;
+  const d = pow2(e - 128);
+  for (let j = 0; j < len; j++) ctx.codes[pos + j] = ggmlBestIndex(ctx.buf[j]!, d);
 }
 
 export interface BlockStats {
@@ -50,10 +83,6 @@ function roundf(v: number): number {
 /** ggml's scalar-scaled reference quantizers (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) and NVFP4. */
 export function ggmlScaledBlock(ctx: QuantizeContext, len: number, pos: number, si: number, st: BlockStats): void {
   const { format, buf, codes } = ctx;
-  if (format.element.kind === 'float') {
-    ggmlNvfp4Block(ctx, len, pos, si, st);
-    return;
-  }
   const el = format.element as IntElement;
   const levels = 2 ** el.bits;
   const half = levels / 2;
@@ -67,13 +96,14 @@ export function ggmlScaledBlock(ctx: QuantizeContext, len: number, pos: number, 
   for (let j = 0; j < len; j++) {
     const x = buf[j]!;
     let q: number;
+    // The float → int8 casts are undefined in C when 1/d overflows to ±Inf (block max below about
+    // 2^−123): x·id is then ±Inf or NaN, and x86-64 gives code 0 (see x86ToByte).
     if (format.scaleRule === 'absmax') {
-      q = roundf(fround(x * id));
-      q = q < 0 ? levels + q : q; // int8 two's complement
+      q = x86ToByte(roundf(fround(x * id))); // int8 two's complement
     } else if (format.scaleRule === 'signedMax') {
-      q = Math.min(levels - 1, Math.trunc(fround(fround(x * id) + (half + 0.5))));
+      q = Math.min(levels - 1, x86ToByte(fround(fround(x * id) + (half + 0.5))));
     } else {
-      q = Math.min(levels - 1, Math.trunc(fround(fround(fround(x - st.lo) * id) + 0.5)));
+      q = Math.min(levels - 1, x86ToByte(fround(fround(fround(x - st.lo) * id) + 0.5)));
     }
     codes[pos + j] = q;
   }
@@ -103,23 +133,14 @@ export function ggmlUe4m3(v: number): number {
   return (ue << 3) | m;
 }
 
-function ggmlNvfp4Block(ctx: QuantizeContext, len: number, pos: number, si: number, st: BlockStats): void {
-  const code = ggmlUe4m3(fround(st.amax / 6));
+/** ggml's `quantize_row_nvfp4_ref` for one 16-element sub-block: UE4M3 scale of amax / 6 by
+ * {@link ggmlUe4m3}, codes by {@link ggmlBestIndex} against half the scale. NaN and ±Inf inputs
+ * follow ggml (NaN never sets amax, Inf saturates the scale to 0x7E, both encode code 0). */
+export function ggmlNvfp4Block(ctx: QuantizeContext, len: number, pos: number, si: number): void {
+  const code = ggmlUe4m3(fround(ggmlAmax(ctx.buf, len) / 6));
   ctx.scales[si] = code;
-  const d = code === 0 || code === 0x7f ? 0 : fround(decodeUe4m3(code) / 2);
-  for (let j = 0; j < len; j++) {
-    const x = ctx.buf[j]!;
-    let best = 0;
-    let bestErr = Math.abs(fround(fround(KVALUES[0]! * d) - x));
-    for (let i = 1; i < 16; i++) {
-      const err = Math.abs(fround(fround(KVALUES[i]! * d) - x));
-      if (err < bestErr) {
-        best = i;
-        bestErr = err;
-      }
-    }
-    ctx.codes[pos + j] = best;
-  }
+  const d = code === 0 ? 0 : fround(decodeUe4m3(code) / 2);
+  for (let j = 0; j < len; j++) ctx.codes[pos + j] = ggmlBestIndex(ctx.buf[j]!, d);
 }
 
 function decodeUe4m3(code: number): number {
@@ -185,8 +206,24 @@ export function toGgmlBlocks(q: QuantizedTensor): Uint8Array {
   return out;
 }
 
+/** E2M1 code 8 (−0) is the integer 0 in ggml's `kvalues_mxfp4`, so ggml decodes it as +0. */
+function e2m1AsGgml(code: number): number {
+  return code === E2M1_NEGATIVE_ZERO ? 0 : code;
+}
+
+/**
+ * A UE4M3 byte as ggml's `ggml_ue4m3_to_fp32` reads it: 0x00 and 0x7F are 0, and bit 7 is
+ * ignored otherwise (0x80 is 0, 0xFF is 480). Under the ggml preset the scale element has no NaN,
+ * so code 0x7F stands for 480.
+ */
+function ue4m3AsGgml(byte: number): number {
+  return byte === 0x7f ? 0 : byte & 0x7f;
+}
+
 /** Read ggml block structs of `type` holding a tensor of `shape` (ggml's dimensions reversed:
- * outermost first) into a QuantizedTensor. */
+ * outermost first) into a QuantizedTensor that decodes as llama.cpp's dequantizers do: E2M1 code 8
+ * reads as +0, UE4M3 bytes as ggml_ue4m3_to_fp32 reads them, and E8M0 0xFF as 2^128 (preset
+ * "ggml"; docs/serialization.md compares this with the OCP reading). */
 export function fromGgmlBlocks(bytes: Uint8Array, type: Format | string, shape: readonly number[]): QuantizedTensor {
   const f = ggmlFormat(type);
   const g = f.ggml!;
@@ -208,17 +245,16 @@ export function fromGgmlBlocks(bytes: Uint8Array, type: Format | string, shape: 
     if (f.scheme === 'pow2') {
       scales[b] = bytes[o]!;
       for (let j = 0; j < 16; j++) {
-        codes[c + j] = bytes[o + 1 + j]! & 15;
-        codes[c + j + 16] = bytes[o + 1 + j]! >> 4;
+        codes[c + j] = e2m1AsGgml(bytes[o + 1 + j]! & 15);
+        codes[c + j + 16] = e2m1AsGgml(bytes[o + 1 + j]! >> 4);
       }
     } else if (el.kind === 'float') {
-      // ggml decodes UE4M3 0x7F as 0; keep that reading rather than our NaN.
-      for (let s = 0; s < 4; s++) scales[4 * b + s] = bytes[o + s] === 0x7f ? 0 : bytes[o + s]!;
+      for (let s = 0; s < 4; s++) scales[4 * b + s] = ue4m3AsGgml(bytes[o + s]!);
       for (let s = 0; s < 4; s++) {
         for (let j = 0; j < 8; j++) {
           const v = bytes[o + 4 + 8 * s + j]!;
-          codes[c + 16 * s + j] = v & 15;
-          codes[c + 16 * s + j + 8] = v >> 4;
+          codes[c + 16 * s + j] = e2m1AsGgml(v & 15);
+          codes[c + 16 * s + j + 8] = e2m1AsGgml(v >> 4);
         }
       }
     } else {

@@ -1,7 +1,7 @@
 // The reference quantizer: boring, exact, one block at a time. Every other backend is judged
 // against it. Arithmetic is exact float64 except where a step is documented as float32
 // (`Math.fround`), which reproduces the float32 kernels of the references.
-import { flog2, pow2, stochasticUniform } from '../bits.js';
+import { floorLog2F32, flog2, pow2, stochasticUniform } from '../bits.js';
 import type { ElementFormat } from '../element.js';
 import { EncodingError, MicroscaleError } from '../errors.js';
 import type { Format } from '../format.js';
@@ -10,7 +10,8 @@ import type { ResolvedOptions } from '../options.js';
 import { packCodes, packedByteLength } from '../pack.js';
 import { QuantizedTensor, newScaleArray, scaleElementOf, storedElement, type ScaleArray } from '../quantized.js';
 import { decodeElement, encodeElement, type Rounding } from './element-codec.js';
-import { ggmlMxfp4Element, ggmlScaledBlock } from './ggml.js';
+import { ggmlMxfp4Block, ggmlNvfp4Block, ggmlScaledBlock } from './ggml.js';
+import { encodeMicroxcaling } from './microxcaling.js';
 import { sharedExponent } from './scale-rules.js';
 
 const fround = Math.fround;
@@ -124,10 +125,13 @@ function quantizeCast(ctx: Ctx, x: Float32Array): void {
 
 function pow2Block(ctx: Ctx, len: number, pos: number, si: number, subBase: number): void {
   const { buf, el, codes, opts, format } = ctx;
+  if (ctx.ggml) return ggmlMxfp4Block(ctx, len, pos, si);
   const sb = opts.scaleBits;
   const smax = 2 ** (sb - 1) - 1;
   const nanScale = 2 ** sb - 1;
   const micro = opts.preset === 'microxcaling';
+  // the emulator's shared exponent is the float32 log2's floor (its only scale rule is floor)
+  const microLog2 = micro && opts.scaleMode === 'floor';
   const sub = format.subBlock;
   const tmax = sub ? 2 ** sub.bits - 1 : 0;
   let amax = 0;
@@ -144,13 +148,15 @@ function pow2Block(ctx: Ctx, len: number, pos: number, si: number, subBase: numb
     if (sub) for (let j = 0; j < Math.ceil(len / sub.size); j++) ctx.taus![subBase + j] = tau;
   };
   if (!finite) return fillZero(nanScale, 0, false);
-  if (amax === 0 || (opts.flushSubnormalBlocks && amax < TWO_M126)) {
+  // microxcaling flushes blocks whose (float32-log2) exponent is ≤ −127
+  const flush = opts.flushSubnormalBlocks && amax > 0 && (microLog2 ? floorLog2F32(amax) <= -127 : amax < TWO_M126);
+  if (amax === 0 || flush) {
     // microxcaling takes log2(2^-126) for an all-zero block and gives +0; OCP uses the smallest
     // scale and keeps each zero's sign (flushed blocks become +0).
     const s = micro ? Math.max(-126 - el.emax, -smax) : -smax;
     return fillZero(s + smax, tmax, !micro && amax === 0);
   }
-  let s = ctx.ggml ? ggmlMxfp4Exponent(amax) : sharedExponent(amax, opts.scaleMode, el);
+  let s = microLog2 ? floorLog2F32(amax) - el.emax : sharedExponent(amax, opts.scaleMode, el);
   if (s > smax) return fillZero(nanScale, 0, false);
   if (s < -smax) s = -smax;
   ctx.scales[si] = s + smax;
@@ -169,21 +175,16 @@ function pow2Block(ctx: Ctx, len: number, pos: number, si: number, subBase: numb
     }
     const inv = pow2(tau - s);
     for (let j = j0; j < end; j++) {
-      const v = buf[j]!;
-      let a = v * inv;
+      const a = buf[j]! * inv;
       if (micro) {
-        a = fround(a);
-        if (a === 0) a = 0; // ±0 inputs and float32 underflow give +0 in the emulator
+        // the emulator divides in float32; ±0 inputs and float32 underflow give +0
+        const a32 = fround(a);
+        codes[pos + j] = encodeMicroxcaling(el, a32 === 0 ? 0 : a32, ctx.rounding, uniformAt(ctx, j));
+      } else {
+        codes[pos + j] = encodeElement(el, a, ctx.rounding, uniformAt(ctx, j));
       }
-      codes[pos + j] = ctx.ggml ? ggmlMxfp4Element(v, s) : encodeElement(el, a, ctx.rounding, uniformAt(ctx, j));
     }
   }
-}
-
-/** ggml's MXFP4 exponent: ⌊log2f(amax)⌋ − 2 + 127 as E8M0, computed with a float32 log2 like C's log2f. */
-function ggmlMxfp4Exponent(amax: number): number {
-  const e = Math.floor(fround(Math.log2(amax))) - 2;
-  return Math.max(e, -127);
 }
 
 // ---------------------------------------------------------------------------- multiplicative scales
@@ -202,6 +203,7 @@ function defaultTensorScale(x: Float32Array, format: Format): number {
 function scaledBlock(ctx: Ctx, len: number, pos: number, si: number): void {
   const { buf, el, codes, format, scaleEl } = ctx;
   const rule = format.scaleRule!;
+  if (ctx.ggml && el.kind === 'float') return ggmlNvfp4Block(ctx, len, pos, si);
   let amax = 0;
   let signedMax = 0;
   let lo = Infinity;

@@ -228,7 +228,8 @@ class Engine {
     return t;
   }
 
-  /** Per binade k of float32, the first bit pattern x with ⌊fround(log2 x)⌋ = k + 1 (ggml MXFP4 scales). */
+  /** Per binade k of float32, the first bit pattern x with ⌊fround(log2 x)⌋ = k + 1 (the float32
+   * log2 of the ggml and microxcaling presets). */
   private ggmlLog2Table(): number {
     if (this.log2Table) return this.log2Table;
     const f = new Float32Array(1);
@@ -280,7 +281,7 @@ class Engine {
     this.reserveTables([el, sEl]);
     const elTables = opts.out || opts.forDequantize ? this.tablesFor(el) : { lut: 0, lut32: 0, matmul: null };
     const sTables = sEl && format.scheme === 'scaled' && !(sEl.kind === 'float' && sEl.bits === 32) ? this.tablesFor(sEl) : null;
-    const log2 = format.scheme === 'pow2' && spec.options.preset === 'ggml' ? this.ggmlLog2Table() : 0;
+    const log2 = format.scheme === 'pow2' && (spec.options.preset === 'ggml' || spec.options.preset === 'microxcaling') ? this.ggmlLog2Table() : 0;
     const P = this.heap.alloc(JOB_BYTES);
     const sb = scaleBytes(sEl);
     const buf: JobBuffers = {

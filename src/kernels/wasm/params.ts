@@ -6,6 +6,7 @@ import type { ElementFormat } from '../../formats/element.js';
 import type { Format } from '../../formats/format.js';
 import type { Layout } from '../../formats/layout.js';
 import type { ResolvedOptions } from '../../formats/options.js';
+import { pow2NanCode } from '../../formats/quantized.js';
 import { encodeElement } from '../../formats/reference/element-codec.js';
 
 /** Bytes reserved for one job (slots plus the structs `prepare` fills). */
@@ -63,6 +64,7 @@ export const SLOT = Object.freeze({
   matmulShift: 112,
   matmulTable: 113,
   matmulSpecial: 114,
+  pow2NanCode: 115,
 });
 
 const ROUNDING = { rne: 0, rna: 1, rtz: 2, stochastic: 3 } as const;
@@ -188,8 +190,10 @@ export function writeJob(s: Float64Array, spec: JobSpec, buf: JobBuffers): void 
     s[SLOT.hasClamp] = 1;
   }
   s[SLOT.torchao] = o.preset === 'torchao' ? 1 : 0;
+  s[SLOT.pow2NanCode] = sEl && format.scheme === 'pow2' ? pow2NanCode(sEl) : -1;
   s[SLOT.scaleBytes] = sEl === null ? 0 : sEl.bits <= 8 ? 1 : sEl.bits <= 16 ? 2 : 4;
-  s[SLOT.scaleNanCode] = sEl && format.scheme === 'scaled' ? encodeElement(sEl, NaN, 'rne') : 0;
+  // (ggml's reading of UE4M3 has no NaN code; its quantizer never writes one)
+  s[SLOT.scaleNanCode] = sEl && format.scheme === 'scaled' && !(sEl.kind === 'float' && sEl.nan === 'none') ? encodeElement(sEl, NaN, 'rne') : 0;
   s[SLOT.scaleIsF32] = sEl && sEl.kind === 'float' && sEl.bits === 32 ? 1 : 0;
   s[SLOT.elIsF32] = el.kind === 'float' && el.bits === 32 ? 1 : 0;
   s[SLOT.x] = buf.x;
@@ -217,7 +221,8 @@ export function writeJob(s: Float64Array, spec: JobSpec, buf: JobBuffers): void 
     // a finite value past the top: saturate, except a cast under RNE to an element whose policy is Inf
     const toInf = format.scheme === 'cast' && o.rounding === 'rne' && el.overflow === 'infinity' && el.infinity;
     s[SLOT.maxMagnitudeCode] = toInf ? infMag : maxMag;
-    s[SLOT.infinityMagnitudeCode] = el.infinity ? infMag : maxMag;
+    // ±Inf keeps its code unless the policy saturates (OFP8's saturating mode)
+    s[SLOT.infinityMagnitudeCode] = el.infinity && !(format.scheme === 'cast' && el.overflow === 'saturate') ? infMag : maxMag;
     s[SLOT.nanCode] = el.nan === 'none' ? -1 : encodeElement(el, NaN, 'rne');
   } else {
     s[SLOT.nanCode] = -1;

@@ -64,7 +64,8 @@ const CONTEXTS: readonly WebGLContextRequest[] = ['auto', 'webgl2', 'webgl', 'he
 /** Delegations common to every context (stated in the capabilities). */
 const DELEGATED = [
   'formats with multiplicative scales (int8/fp8 software scales, nvfp4, ggml q4_0…q8_0, ggml_nvfp4): quantize and dequantize',
-  'preset "ggml" (float32 log2 of the block maximum)',
+  'preset "ggml" (float32 log2 of the block maximum; dequantizing ggml_mxfp4 under it: E8M0 0xFF reads as 2^128)',
+  'quantize under preset "microxcaling" (the emulator\'s float32 log2 and float32 half-add artefacts are not in the GLSL kernels yet; dequantize runs on the GPU)',
   'elements wider than 16 bits (fp32)',
   'block formats with unsigned float elements, and blocks of more than 65536 elements',
   'inputs the reference rejects (NaN or negative values a scalar format cannot encode): the reference throws its error',
@@ -309,6 +310,8 @@ class WebGLBackendImpl implements WebGLBackend {
 
   private planFor(f: Format, resolved: ResolvedOptions, input: Float32Array): KernelPlan | null {
     if (input.length === 0) return null;
+    // the emulator's float32 log2 and half-add artefacts are not in the GLSL block kernels
+    if (resolved.preset === 'microxcaling' && f.scheme === 'pow2') return null;
     const p = quantizePlan(f, resolved, this.flavor === 'exact').plan;
     if (!p) return null;
     if (p.scheme === 'cast' && castWouldThrow(input, storedElement(f, resolved.preset))) return null;

@@ -206,6 +206,7 @@ export function quantizePlan(format: Format, opts: ResolvedOptions, allowStochas
 /** The kernel plan for dequantizing a tensor of `format` stored under `opts`, or the reason the reference handles it. */
 export function dequantizePlan(format: Format, opts: ResolvedOptions): PlanResult {
   if (format.scheme === 'scaled') return { reason: `${format.name}: multiplicative (non power-of-two) scales` };
+  if (opts.preset === 'ggml' && format.scheme === 'pow2') return { reason: `${format.name}: ggml's reading of E8M0 0xFF as 2^128` };
   const el = storedElement(format, opts.preset);
   const unsupported = elementSupported(el);
   if (unsupported) return { reason: unsupported };

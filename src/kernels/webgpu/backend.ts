@@ -19,7 +19,7 @@ import { DQ_PER_THREAD, DQ_WG, dequantizeWgsl } from './wgsl/dequantize.js';
 import { ggmlLog2Usable } from './wgsl/ggml.js';
 import { MM_TILE_M, MM_TILE_N, matmulWgsl } from './wgsl/matmul.js';
 import { ROUNDING_IDS, SCALE_MODE_IDS } from './wgsl/numeric.js';
-import { programOf, type Program } from './wgsl/program.js';
+import { pow2ScaleNanCode, programOf, type Program } from './wgsl/program.js';
 import {
   GENERAL_PER_THREAD,
   WG,
@@ -107,7 +107,7 @@ interface DequantPlan {
 /** Why an operation runs on the reference codec instead, or null. */
 export function fallbackReason(format: Format, opts: ResolvedOptions, raw: QuantizeOptions | undefined): string | null {
   if (format.scaleRule === 'minMax' && !minMaxOnGpu(format)) return 'minMax scale rule outside integer elements with a signed float scale';
-  if (opts.preset === 'ggml' && format.scheme === 'pow2' && !ggmlLog2Usable()) return 'preset ggml: this engine\'s Math.log2 is not exact at powers of two';
+  if ((opts.preset === 'ggml' || opts.preset === 'microxcaling') && format.scheme === 'pow2' && !ggmlLog2Usable()) return `preset ${opts.preset}: this engine's Math.log2 is not exact at powers of two`;
   if (raw?.tensorScale !== undefined && fround(raw.tensorScale) !== raw.tensorScale) return 'tensorScale is not a float32 value';
   if (opts.scaleUpperBound !== null && fround(opts.scaleUpperBound) !== opts.scaleUpperBound) return 'scaleUpperBound is not a float32 value';
   if (layoutOf(format, opts).n === 0) return 'empty tensor';
@@ -538,7 +538,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
         bpr: L.blocksPerRow,
         sbpr: L.subBlocksPerRow,
         scale_bias: plan.p.scheme === 'pow2' ? 2 ** (plan.scaleBits - 1) - 1 : 0,
-        scale_nan: plan.p.scheme === 'pow2' ? 2 ** plan.scaleBits - 1 : 0,
+        scale_nan: plan.p.scheme === 'pow2' ? pow2ScaleNanCode(plan.p, plan.scaleBits) : 0,
         tensor_scale: plan.p.tensorScale ? f32ToBits(tensorScale) : 0,
       }),
     );
@@ -664,7 +664,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
           bpr: L.blocksPerRow,
           sbpr: L.subBlocksPerRow,
           scale_bias: w.format.scheme === 'pow2' ? 2 ** (w.options.scaleBits - 1) - 1 : 0,
-          scale_nan: w.format.scheme === 'pow2' ? 2 ** w.options.scaleBits - 1 : 0,
+          scale_nan: w.format.scheme === 'pow2' ? pow2ScaleNanCode(programOf(w.format, w.options.preset), w.options.scaleBits) : 0,
           tensor_scale: w.format.tensorScale ? f32ToBits(w.tensorScale) : 0,
           m,
           n_out: N,

@@ -323,9 +323,12 @@ describe('preset "ggml" kernels', () => {
     const mx = ggml('ggml_mxfp4');
     const text = fusedQuantizeWgsl(mx, fusedShape(mx, 32)!);
     expect(text).not.toContain('enc_lean(xv[');
-    expect(fnBody(text, 'block_scale')).toContain('var s = ggml_exp(a);');
-    expect(fnBody(text, 'encode_in_block')).toContain('return encode_ggml(xb, bitcast<i32>(b.p));');
+    // (uint8_t)(⌊log2f(amax)⌋ − 2 + 127) wrapping as on x86-64; a NaN-free block key (ggml skips NaN)
+    expect(fnBody(text, 'block_scale')).toContain('e = bitcast<u32>(flog2_f32(a) + 125) & 0xffu;');
+    expect(fnBody(text, 'encode_in_block')).toContain('return best_fp4(xb, UF(0u, 0x800000u, bitcast<i32>(b.p) - 24, 1u));');
     expect(text).toContain('var<private> log2_up: array<u32, 277>');
+    expect(text).toContain('ka = max(ka, nan_to_zero(xv[0]));');
+    expect(fusedQuantizeWgsl(prog('ggml_mxfp4'), fusedShape(prog('ggml_mxfp4'), 32)!)).toContain('ka = max(ka, xv[0] & 0x7fffffffu);');
   });
 
   it('Q8_0: d = amax/127, id = 1/d, roundf codes; FP16 scales overflow to ∞ as GGML_FP32_TO_FP16 does', () => {

@@ -41,7 +41,8 @@ function floatEncoder(name: string, el: FloatElement, overflow: OverflowPolicy):
   const impl = 2 ** m;
   const signBit = el.signed ? 2 ** (el.bits - 1) : 0;
   const nan = nanCodePositive(el);
-  const infCode = overflowCodePositive(el, el.infinity ? 'infinity' : overflow);
+  // OFP8 saturating mode: ±Inf saturates too
+  const infCode = overflowCodePositive(el, overflow === 'saturate' ? 'saturate' : el.infinity ? 'infinity' : overflow);
   const ovfCode = overflowCodePositive(el, overflow);
   const lines: string[] = [];
   lines.push(`fn ${name}(x: UF, mode: u32, u: u32) -> u32 {`);

@@ -5,7 +5,7 @@
 // kept modulo 2^bits by the packer) are reproduced too.
 import { f32ToBits, pow2 } from '../../../formats/bits.js';
 import type { IntElement } from '../../../formats/element.js';
-import { decoderWgsl, encoderWgsl, i32, u32 } from './element.js';
+import { decoderWgsl, encoderWgsl, u32 } from './element.js';
 import { WIDE_WGSL } from './numeric.js';
 import type { Program } from './program.js';
 
@@ -28,17 +28,15 @@ fn ggml_inv(d: u32) -> u32 {
   return div_f32(uf_from_bits(${u32(F32_ONE)}), uf_from_bits(d));
 }
 
-// min(top, trunc(v)) stored as a code: NaN and −∞ give 0, negative integers wrap modulo 2^bits
+// min(top, low byte of C's (int) cast as x86-64 computes it (reference/ggml.ts x86ToByte)): NaN,
+// ±∞ and values out of int32 range truncate to INT32_MIN, whose low byte is 0
 fn trunc_min(v: u32, top: u32) -> u32 {
   let a = v & 0x7fffffffu;
-  if (a > 0x7f800000u) { return 0u; }
-  let neg = (v >> 31u) == 1u;
-  if (a == 0x7f800000u) { return select(top, 0u, neg); }
   let ex = i32(a >> 23u) - 127;
+  if (a >= 0x7f800000u || ex >= 31) { return 0u; }
   var t = 0u;
-  if (ex >= 31) { t = 0x80000000u; } else if (ex > 23) { t = ((a & 0x7fffffu) | 0x800000u) << u32(ex - 23); } else if (ex >= 0) { t = ((a & 0x7fffffu) | 0x800000u) >> u32(23 - ex); }
-  if (neg) { return (0u - t) & ${mask}; }
-  return min(t, top);
+  if (ex > 23) { t = ((a & 0x7fffffu) | 0x800000u) << u32(ex - 23); } else if (ex >= 0) { t = ((a & 0x7fffffu) | 0x800000u) >> u32(23 - ex); }
+  return min(select(t, 0u - t, (v >> 31u) == 1u) & 0xffu, top);
 }
 
 // roundf (half away from zero) of v as a two's-complement code: ±∞ and NaN give 0
@@ -63,7 +61,7 @@ export function ggmlScaledWgsl(p: Program): string {
   const zero = u32(p.zeroCode);
   const parts: string[] = [ggmlHelpers(p.codeBits)];
   if (p.element.kind === 'float') {
-    parts.push(decoderWgsl('dec_scale', se), nvfp4Wgsl(nan, zero));
+    parts.push(decoderWgsl('dec_scale', se), nvfp4Wgsl(zero));
     return parts.join('\n');
   }
   const el = p.element as IntElement;
@@ -139,7 +137,7 @@ function kvaluesWgsl(): string {
 
 /** ggml's NVFP4: UE4M3 scale by ggml_fp32_to_ue4m3(amax/6) (half-up mantissa rounding, 448 cap,
  * small values clamped to the subnormals), d = scale/2, codes by the nearest table entry. */
-function nvfp4Wgsl(nan: string, zero: string): string {
+function nvfp4Wgsl(zero: string): string {
   return `${kvaluesWgsl()}
 ${bestIndexWgsl()}
 
@@ -164,9 +162,9 @@ fn ue4m3_ggml(v: u32) -> u32 {
   return (u32(ue) << 3u) | m;
 }
 
+// the block key comes without NaNs (ggml skips them); ±Inf saturates the scale to 0x7E
 fn block_scale(key: u32) -> BS {
   let a = key & 0x7fffffffu;
-  if (a >= 0x7f800000u) { return BS(${nan}, 0u, 0, 2u); }
   let code = ue4m3_ggml(div_f32(uf_from_bits(a), uf_from_bits(${u32(f32ToBits(6))})));
   var d = 0u;
   if (code != 0u && code != 0x7fu) { d = mul_f32(dec_scale(code), uf_from_bits(${u32(F32_HALF)})); }
@@ -230,22 +228,38 @@ export function ggmlLog2Usable(): boolean {
   }
 }
 
-/** ggml's MXFP4 hooks: exponent ⌊float32(log2 amax)⌋ − 2 (at least −127) and codes by the nearest
- * entry of kvalues · 2^(s−1). Pasted after the power-of-two helpers. */
-export function ggmlPow2Wgsl(p: Program): string {
+/** `fn flog2_f32(a: u32) -> i32`: ⌊float32(log2 x)⌋ of the float32 magnitude bits a (finite,
+ * non-zero), from the per-binade thresholds (bits.ts floorLog2F32). ggml and microxcaling presets. */
+export function log2F32Wgsl(): string {
   const table = ggmlLog2Thresholds();
-  return `${ggmlHelpers(p.codeBits)}
-${kvaluesWgsl()}
-var<private> log2_up: array<u32, ${table.length}> = array<u32, ${table.length}>(${table.map((b) => u32(b)).join(', ')});
-${bestIndexWgsl()}
+  return `var<private> log2_up: array<u32, ${table.length}> = array<u32, ${table.length}>(${table.map((b) => u32(b)).join(', ')});
 
-fn ggml_exp(a: u32) -> i32 {
+fn flog2_f32(a: u32) -> i32 {
   var e = i32(a >> 23u) - 127;
   if ((a >> 23u) == 0u) { e = i32(firstLeadingBit(a)) - 149; }
   if (a >= log2_up[e + 149]) { e = e + 1; }
-  return max(e - 2, ${i32(-127)});
+  return e;
+}`;
 }
 
-fn encode_ggml(xb: u32, s: i32) -> u32 { return best_fp4(xb, UF(0u, 0x800000u, s - 24, 1u)); }
+/** ggml's MXFP4 hooks (reference/ggml.ts ggmlMxfp4Block): the scale byte (uint8_t)(⌊log2f(amax)⌋ −
+ * 2 + 127) as x86-64 computes it (wrapping below 2^−125, 0 for ±Inf and for amax = 0), codes by
+ * the nearest entry of kvalues · 2^(e−128). The block key comes without NaNs (ggml skips them). */
+export function ggmlPow2Wgsl(p: Program): string {
+  return `${ggmlHelpers(p.codeBits)}
+${kvaluesWgsl()}
+${log2F32Wgsl()}
+${bestIndexWgsl()}
+
+fn block_scale(key: u32) -> BS {
+  let a = key & 0x7fffffffu;
+  var e = 0u;
+  if (a != 0u && a < 0x7f800000u) { e = bitcast<u32>(flog2_f32(a) + 125) & 0xffu; }
+  return BS(e, bitcast<u32>(i32(e) - 127), 0, 0u);
+}
+
+fn tau_of(sub_abs: u32, b: BS) -> u32 { return 0u; }
+
+fn encode_in_block(xb: u32, b: BS, tau: u32, u: u32) -> u32 { return best_fp4(xb, UF(0u, 0x800000u, bitcast<i32>(b.p) - 24, 1u)); }
 `;
 }

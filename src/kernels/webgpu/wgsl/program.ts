@@ -4,7 +4,8 @@ import { f32ToBits, pow2 } from '../../../formats/bits.js';
 import type { ElementFormat, OverflowPolicy } from '../../../formats/element.js';
 import type { Format, ScaleRule, SubBlock } from '../../../formats/format.js';
 import type { Preset } from '../../../formats/options.js';
-import { scaleBytes, storedElement } from '../../../formats/quantized.js';
+import { pow2ScaleElement } from '../../../formats/catalog.js';
+import { ggmlScaleElement, pow2NanCode, scaleBytes, storedElement } from '../../../formats/quantized.js';
 import { encodeElement } from '../../../formats/reference/element-codec.js';
 
 /** Constants of one (format, stored element) pair as the shaders use them. */
@@ -36,9 +37,19 @@ export interface Program {
   readonly scaleCodeBits: number;
   /** Preset ggml on a ggml type: the block scale and codes follow ggml's float32 quantizers. */
   readonly ggml: boolean;
+  /** Preset microxcaling on a power-of-two format: the emulator's float32 log2 and rounding. */
+  readonly micro: boolean;
 }
 
 const cache = new Map<string, Program>();
+
+/** The power-of-two scale code that decodes as NaN; 0xffffffff (no code) under ggml's reading,
+ * where E8M0 0xFF is 2^128. */
+export function pow2ScaleNanCode(p: Program, scaleBits: number): number {
+  const el = pow2ScaleElement(scaleBits);
+  const c = pow2NanCode(p.ggml ? ggmlScaleElement(el) : el);
+  return c < 0 ? 0xffffffff : c;
+}
 
 function exactF32Bits(v: number, what: string): number {
   if (Math.fround(v) !== v) throw new RangeError(`${what} ${v} is not a float32 value`);
@@ -49,7 +60,8 @@ function exactF32Bits(v: number, what: string): number {
 export function programOf(format: Format, preset: Preset): Program {
   const el = storedElement(format, preset);
   const ggml = preset === 'ggml' && format.family === 'ggml';
-  const key = `${format.name}|${el.name}${ggml ? '|ggml' : ''}`;
+  const micro = preset === 'microxcaling' && format.scheme === 'pow2';
+  const key = `${format.name}|${el.name}${ggml ? '|ggml' : ''}${micro ? '|micro' : ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const scheme = format.scheme;
@@ -60,7 +72,8 @@ export function programOf(format: Format, preset: Preset): Program {
   if (!Number.isInteger(rceil) || rceil > 2 ** 24) throw new RangeError(`maxFinite of ${el.name} has more than 24 significant bits`);
   const elMax = el.kind === 'int' ? el.kMax * pow2(-el.fracBits) : el.maxFinite;
   const divisor = el.kind === 'int' ? el.kMin * pow2(-el.fracBits) : -el.maxFinite;
-  const scaleEl = scheme === 'scaled' ? format.scaleElement : null;
+  // ggml reads its scale bytes without a NaN code (quantized.ts scaleElementOf)
+  const scaleEl = scheme === 'scaled' && format.scaleElement ? (ggml ? ggmlScaleElement(format.scaleElement) : format.scaleElement) : null;
   const p: Program = Object.freeze({
     key,
     scheme,
@@ -81,6 +94,7 @@ export function programOf(format: Format, preset: Preset): Program {
     scaleNanCode: scaleEl && scaleEl.kind === 'float' && scaleEl.nan !== 'none' ? encodeElement(scaleEl, NaN, 'rne') : 0,
     scaleCodeBits: scheme === 'pow2' ? 8 : scheme === 'scaled' ? scaleBytes(scaleEl) * 8 : 0,
     ggml,
+    micro,
   });
   cache.set(key, p);
   return p;

@@ -7,7 +7,7 @@
 // - general: any axis, partial blocks in every row and blocks of any size: block statistics by
 //   atomics, one thread per block for the scale, then encoding and packing kernels.
 import { FAST_ROUND_WGSL, LEAN_MISS, decoderWgsl, encoderWgsl, fastEncoderWgsl, i32, leanEncoderWgsl, u32 } from './element.js';
-import { ggmlPow2Wgsl, ggmlScaledWgsl } from './ggml.js';
+import { ggmlPow2Wgsl, ggmlScaledWgsl, log2F32Wgsl } from './ggml.js';
 import { ENCODE_ERROR, NUMERIC_WGSL, WIDE_WGSL } from './numeric.js';
 import type { Program } from './program.js';
 import { Q_PARAMS } from './uniforms.js';
@@ -32,6 +32,9 @@ struct BS { code: u32, p: u32, eblock: i32, state: u32 }
 
 fn f32_key(b: u32) -> u32 { return select(b ^ 0x80000000u, ~b, (b >> 31u) == 1u); }
 
+// |x| bits with NaN as 0: ggml's block maximum (\`if (amax < fabsf(v))\`) never takes a NaN
+fn nan_to_zero(b: u32) -> u32 { let a = b & 0x7fffffffu; return select(a, 0u, a > 0x7f800000u); }
+
 fn uf_to_bits(x: UF) -> u32 {
   if (x.kind == 3u) { return 0x7fc00000u; }
   if (x.kind == 2u) { return (x.s << 31u) | 0x7f800000u; }
@@ -44,7 +47,7 @@ fn bs_unpack(v: vec4<u32>) -> BS { return BS(v.x, v.y, bitcast<i32>(v.z), v.w); 
 `);
   if (p.scheme === 'pow2') {
     if (p.ggml) parts.push(ggmlPow2Wgsl(p));
-    parts.push(pow2Wgsl(p));
+    else parts.push(pow2Wgsl(p));
     const lean = leanEncoderWgsl(p);
     if (lean) parts.push(lean);
   }
@@ -54,7 +57,12 @@ fn bs_unpack(v: vec4<u32>) -> BS { return BS(v.x, v.y, bitcast<i32>(v.z), v.w); 
 
 function pow2Wgsl(p: Program): string {
   const tmax = p.subBlock ? 2 ** p.subBlock.bits - 1 : 0;
-  return `
+  // microxcaling: the float32 log2's floor for the shared exponent (its floor rule) and the flush test
+  const microFloor = 'Q.scale_mode == 0u';
+  const flush = p.micro ? `select(a < 0x00800000u, flog2_f32(a) <= -127, ${microFloor})` : 'a < 0x00800000u';
+  const exponent = p.micro ? `select(shared_exp(am, Q.scale_mode), flog2_f32(a) - ${i32(p.emax)}, ${microFloor})` : 'shared_exp(am, Q.scale_mode)';
+  return `${p.micro ? `${log2F32Wgsl()}
+${microEncoderWgsl(p)}` : ''}
 fn shared_exp(a: UF, mode: u32) -> i32 {
   let e = a.e + 23;
   if (mode == 1u) { return select(e + 1, e, a.m == 0x800000u) - ${i32(p.emax)}; }
@@ -67,7 +75,7 @@ fn block_scale(key: u32) -> BS {
   let a = key & 0x7fffffffu;
   let nan_scale = u32(2 * Q.smax + 1);
   if (a >= 0x7f800000u) { return BS(nan_scale, 0u, 0, 2u); }
-  if (a == 0u || (Q.flush == 1u && a < 0x00800000u)) {
+  if (a == 0u || (Q.flush == 1u && ${flush})) {
     // all-zero blocks keep each zero's sign (state 3) except under microxcaling; flushed blocks give +0
     var s = -Q.smax;
     var st = 1u;
@@ -75,7 +83,7 @@ fn block_scale(key: u32) -> BS {
     return BS(u32(s + Q.smax), bitcast<u32>(s), 0, st);
   }
   let am = uf_from_bits(a);
-  var s = ${p.ggml ? 'ggml_exp(a)' : 'shared_exp(am, Q.scale_mode)'};
+  var s = ${exponent};
   if (s > Q.smax) { return BS(nan_scale, 0u, 0, 2u); }
   s = max(s, -Q.smax);
   // microexponents count down from the block's effective exponent s + emax
@@ -93,22 +101,46 @@ fn tau_of(sub_abs: u32, b: BS) -> u32 {
 fn encode_in_block(xb: u32, b: BS, tau: u32, u: u32) -> u32 {
   if (b.state == 3u) { return enc_el(UF(xb >> 31u, 0u, 0, 0u), 0u, 0u); }
   if (b.state != 0u) { return ${u32(p.zeroCode)}; }
-${p.ggml ? '  return encode_ggml(xb, bitcast<i32>(b.p));' : POW2_ENCODE}
+  let d = i32(tau) - bitcast<i32>(b.p);
+${p.micro ? MICRO_ENCODE : '  return enc_fast(xb, d, Q.rounding, u);'}
 }
 `;
 }
 
-/** The OCP / microxcaling element encode of a finite power-of-two block. */
-const POW2_ENCODE = `  let d = i32(tau) - bitcast<i32>(b.p);
-  if (Q.micro == 1u) {
-    // the emulator rounds the scaled value to float32 first, and its zeros are +0
-    var x = uf_from_bits(xb);
-    x.e = x.e + d;
-    if (x.kind == 1u) { x = uf_from_bits(f32_bits(x.s, x.m, x.e)); }
-    if (x.kind == 0u) { x.s = 0u; }
-    return enc_el(x, Q.rounding, u);
-  }
-  return enc_fast(xb, d, Q.rounding, u);`;
+/** The microxcaling element encode of a finite power-of-two block. */
+const MICRO_ENCODE = `  // the emulator rounds the scaled value to float32 first, and its zeros are +0
+  var x = uf_from_bits(xb);
+  x.e = x.e + d;
+  if (x.kind == 1u) { x = uf_from_bits(f32_bits(x.s, x.m, x.e)); }
+  if (x.kind == 0u) { x.s = 0u; }
+  return enc_micro(x, Q.rounding, u);`;
+
+/**
+ * `fn enc_micro(x: UF, mode: u32, u: u32) -> u32` (reference/microxcaling.ts): the emulator's
+ * element step on a float32 x. Floats round at 2^(pe − manBits) with pe = max(⌊fl32(log2 |x|)⌋,
+ * emin), integers at 2^−fracBits; ⌊|t| + 0.5⌋ in float32 rounds t = 0.5 − 2^−25 up (rna, rne);
+ * the result saturates and is encoded exactly.
+ */
+function microEncoderWgsl(p: Program): string {
+  const el = p.element;
+  const float = el.kind === 'float';
+  const step = float ? `pe - ${i32(el.manBits)}` : i32(-el.fracBits);
+  return `
+fn enc_micro(x: UF, mode: u32, u: u32) -> u32 {
+  if (x.kind != 1u) { return enc_el(x, 0u, 0u); }
+${float ? `  let pe = max(flog2_f32(f32_bits(0u, x.m, x.e)), ${i32(el.emin)});
+` : ''}  let lsb = ${step};
+  let sh = lsb - x.e;
+  var r = 0u;
+  if (sh <= 0) { r = select(0xffffffu, x.m << u32(-sh), sh > -8); } else { r = round_shift(x.m, u32(sh), mode, u); }
+  if (mode <= 1u && sh == 25 && x.m == 0xffffffu) { r = 1u; }
+${float ? '' : `  r = min(r, ${u32(el.kMax)});
+`}  if (r == 0u) { return enc_el(UF(x.s, 0u, 0, 0u), 0u, 0u); }
+  let fl = firstLeadingBit(r);
+  if (fl > 23u) { return enc_el(UF(x.s, r >> (fl - 23u), lsb + i32(fl) - 23, 1u), 0u, 0u); }
+  return enc_el(UF(x.s, r << (23u - fl), lsb + i32(fl) - 23, 1u), 0u, 0u);
+}`;
+}
 
 function scaledWgsl(p: Program): string {
   const se = p.scaleElement!;
@@ -338,7 +370,7 @@ export function fusedQuantizeWgsl(p: Program, shape: FusedShape): string {
       for (const k of ks) b.push(`  if ((xv[${k}] & 0x7fffffffu) > ka) { ka = xv[${k}] & 0x7fffffffu; ks = xv[${k}] & 0x80000000u; }`);
       b.push(T === 1 ? `  let key0 = ka | ks;` : `  red[lane] = ka | ks;`);
     } else {
-      for (const k of ks) b.push(`  ka = max(ka, xv[${k}] & 0x7fffffffu);`);
+      for (const k of ks) b.push(`  ka = max(ka, ${ggmlNanFreeMax(p) ? `nan_to_zero(xv[${k}])` : `xv[${k}] & 0x7fffffffu`});`);
       b.push(T === 1 ? `  let key0 = ka;` : `  red[lane] = ka;`);
     }
     if (T === 1) {
@@ -494,6 +526,12 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: 
   if (wg >= Q.n_wg) { return; }
   let t = wg * ${u32(WG)} + lane;`;
 
+/** ggml's MXFP4 and NVFP4 quantizers take the block maximum without NaNs (the Q types keep the
+ * NaN-scale rule, whose key must see them). */
+function ggmlNanFreeMax(p: Program): boolean {
+  return p.ggml && (p.scheme === 'pow2' || p.element.kind === 'float');
+}
+
 /** Block maxima (and sub-block maxima) by atomics. Bindings: 1 input, 2 block keys, 3 sub maxima. */
 export function statsWgsl(p: Program): string {
   if (p.scaleRule === 'minMax') return minMaxStatsWgsl(p);
@@ -511,7 +549,7 @@ ${THREAD_HEAD}
     let loc = locate(Q.flat_base + fl);
     let blk = loc.x * Q.bpr + loc.y / Q.bs;
     let a0 = xin[fl] & 0x7fffffffu;
-    let a = a0;
+    let a = ${ggmlNanFreeMax(p) ? 'nan_to_zero(a0)' : 'a0'};
     if (blk != cur) {
       if (cur != 0xffffffffu && ka != 0u) { atomicMax(&bkey[cur], ka); }
       cur = blk;
