@@ -73,13 +73,13 @@ export function resolvePlanned(t: PlannedTensor, extra: Record<string, unknown> 
 }
 
 /** The entry's options resolved for its tensor, or, when the format cannot take the tensor's shape
- * (a ShapeError: e.g. whole ggml blocks on a row of 3), the tensor kept with that reason. Option
- * errors still throw. */
+ * along the default axis (a ShapeError: e.g. whole ggml blocks on a row of 3), the tensor kept with
+ * that reason. Option errors, and shape errors of an axis the plan names, still throw. */
 export function resolveOrKeep(t: PlannedTensor): { resolved: ResolvedOptions; kept: null } | { resolved: null; kept: PlannedTensor } {
   try {
     return { resolved: resolvePlanned(t), kept: null };
   } catch (e) {
-    if (!(e instanceof ShapeError)) throw e;
+    if (!(e instanceof ShapeError) || t.entry.options.axis !== undefined) throw e;
     const reason = `${t.format!.name} cannot take shape [${t.info.shape.join(', ')}]: ${e.message.replace(/^tensor "[^"]*" \([^)]*\): /, '')}`;
     return { resolved: null, kept: { ...t, entry: keptEntry(t.entry, reason), format: null } };
   }
