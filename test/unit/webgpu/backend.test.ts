@@ -17,6 +17,7 @@ import {
 import { createWebGPUBackend, WebGPUError, type WebGPUBackend } from '../../../src/kernels/webgpu/index.js';
 import { compareWithReference, sameF32 } from './compare.js';
 import { probeGpu } from './gpu-env.js';
+import { describeWhen } from '../../helpers/needs.js';
 import { rng } from '../../helpers/random.js';
 
 const env = await probeGpu();
@@ -42,13 +43,7 @@ function input(n: number, seed: number, finite = false): Float32Array {
 
 const compare = compareWithReference;
 
-if (env.gpu === null) {
-  describe('webgpu backend', () => {
-    it.skip(`skipped: ${env.skipReason}`, () => {});
-  });
-}
-
-describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => {
+describeWhen(`webgpu backend on ${env.adapterName}`, env.missing, () => {
   describe('general kernels (fused off) equal the reference on every layout', () => {
     let b: WebGPUBackend;
     beforeAll(async () => {
