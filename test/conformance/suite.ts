@@ -630,7 +630,7 @@ function shapeCases(f: Format): ShapeCase[] {
     add([w, 5], { axis: 0, rounding: 'stochastic', seed: 10 });
     return cases;
   }
-  for (let n = 1; n <= 65; n++) add([n]);
+  for (const n of BOUNDARY_LENGTHS) add([n]);
   for (const n of [95, 96, 97, 127, 128, 129, 255, 257]) add([n]);
   add([3, 17]);
   add([7, 31]);
@@ -670,6 +670,18 @@ function shapeCases(f: Format): ShapeCase[] {
   }
   return cases;
 }
+
+/** 1-D lengths: every length up to 9 (sub-blocks of 1, 2 and 4, partial 8-blocks), k − 1, k and k + 1
+ * for every multiple k of 8 up to 64 (whole and partial blocks of 8, 16 and 32, and two or more
+ * blocks), and a few odd lengths in between. */
+export const BOUNDARY_LENGTHS: readonly number[] = [
+  ...Array.from({ length: 9 }, (_, i) => i + 1),
+  ...[16, 24, 32, 40, 48, 56, 64].flatMap((k) => [k - 1, k, k + 1]),
+  11,
+  13,
+  27,
+  37,
+];
 
 /** Test inputs of length n: ordinary values, and the same with special values planted in. */
 function shapeInputs(n: number, seed: number): Float32Array[] {
