@@ -3,7 +3,7 @@
 // (.ci/run) makes the same run fail (checked on the two numpy-oracle suites with a missing
 // interpreter). .ci/run runs the README's test commands, and npm in the repository prints no warnings.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -76,6 +76,11 @@ describe('CI and npm', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toBe('microscale');
+  });
+
+  it('the slow-first test order names existing files', async () => {
+    const { SLOW_FIRST } = await import('../setup/sequencer.js');
+    expect(SLOW_FIRST.filter((f) => !existsSync(`${root}${f}`))).toEqual([]);
   });
 
   it('dependency install scripts stay off by an explicit allowScripts denial, not an npm config', () => {
