@@ -8,5 +8,5 @@ import { defineConformanceSuite } from './suite.js';
 const env = await probeGpu();
 
 describeWhen(`webgpu on ${env.adapterName || 'no adapter'}`, env.missing, () => {
-  defineConformanceSuite('webgpu', () => createWebGPUBackend({ gpu: env.gpu! }));
+  defineConformanceSuite('webgpu', () => createWebGPUBackend({ gpu: env.gpu!, device: env.device! }));
 });

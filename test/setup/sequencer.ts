@@ -7,13 +7,15 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Slowest first (measured on 2 cores with SwiftShader). */
 export const SLOW_FIRST = [
+  // the WebGPU files first and together: a worker that finishes one takes the next in the same
+  // process (they are not isolated), reusing the kernels it compiled
   'test/conformance/webgpu.test.ts',
   'test/unit/webgpu/backend.test.ts',
   'test/unit/webgpu/minmax.test.ts',
   'test/unit/webgpu/ggml.test.ts',
+  'test/unit/webgpu/fused-shape.test.ts',
   'test/e2e/browser-webgl.test.ts',
   'test/e2e/package.test.ts',
-  'test/unit/webgpu/fused-shape.test.ts',
   'test/e2e/ci.test.ts',
   'test/conformance/wasm.test.ts',
   'test/conformance/reference.test.ts',

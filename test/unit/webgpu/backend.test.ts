@@ -47,7 +47,7 @@ describeWhen(`webgpu backend on ${env.adapterName}`, env.missing, () => {
   describe('general kernels (fused off) equal the reference on every layout', () => {
     let b: WebGPUBackend;
     beforeAll(async () => {
-      b = await createWebGPUBackend({ gpu: env.gpu!, fused: false });
+      b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device!, fused: false });
     });
     afterAll(() => b?.dispose());
     const cases: [string, QuantizeOptions][] = [
@@ -85,8 +85,8 @@ describeWhen(`webgpu backend on ${env.adapterName}`, env.missing, () => {
     beforeAll(async () => {
       // 128 KiB bindings: the 200 kB inputs below take two chunks (the general path's per-block and
       // per-sub-block statistics must still fit one binding each)
-      b = await createWebGPUBackend({ gpu: env.gpu!, maxBindingBytes: 131072 });
-      g = await createWebGPUBackend({ gpu: env.gpu!, maxBindingBytes: 131072, fused: false });
+      b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device!, maxBindingBytes: 131072 });
+      g = await createWebGPUBackend({ gpu: env.gpu!, device: env.device!, maxBindingBytes: 131072, fused: false });
     });
     afterAll(() => {
       b?.dispose();
@@ -147,7 +147,7 @@ describeWhen(`webgpu backend on ${env.adapterName}`, env.missing, () => {
   describe('errors, fallbacks and lifecycle', () => {
     let b: WebGPUBackend;
     beforeAll(async () => {
-      b = await createWebGPUBackend({ gpu: env.gpu! });
+      b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device! });
     });
     afterAll(() => b?.dispose());
 
@@ -218,7 +218,7 @@ describeWhen(`webgpu backend on ${env.adapterName}`, env.missing, () => {
   describe('matmul', () => {
     let b: WebGPUBackend;
     beforeAll(async () => {
-      b = await createWebGPUBackend({ gpu: env.gpu! });
+      b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device! });
     });
     afterAll(() => b?.dispose());
 
@@ -255,7 +255,7 @@ describeWhen(`webgpu backend on ${env.adapterName}`, env.missing, () => {
   describe('prepared device-resident kernels', () => {
     let b: WebGPUBackend;
     beforeAll(async () => {
-      b = await createWebGPUBackend({ gpu: env.gpu! });
+      b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device! });
     });
     afterAll(() => b?.dispose());
 

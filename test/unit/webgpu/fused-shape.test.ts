@@ -45,7 +45,7 @@ describe('createWebGPUBackend({ fusedElementsPerThread })', () => {
 describeWhen('fused shapes on the GPU equal the reference', env.missing, () => {
   const backends = new Map<number, WebGPUBackend>();
   beforeAll(async () => {
-    for (const e of [2, 4, 8]) backends.set(e, await createWebGPUBackend({ gpu: env.gpu!, fusedElementsPerThread: e }));
+    for (const e of [2, 4, 8]) backends.set(e, await createWebGPUBackend({ gpu: env.gpu!, device: env.device!, fusedElementsPerThread: e }));
   });
   afterAll(() => {
     for (const b of backends.values()) b.dispose();

@@ -104,8 +104,8 @@ describeWhen(`webgpu ggml preset on ${env.adapterName}`, env.missing, () => {
   let fused: WebGPUBackend;
   let general: WebGPUBackend;
   beforeAll(async () => {
-    fused = await createWebGPUBackend({ gpu: env.gpu! });
-    general = await createWebGPUBackend({ gpu: env.gpu!, fused: false });
+    fused = await createWebGPUBackend({ gpu: env.gpu!, device: env.device! });
+    general = await createWebGPUBackend({ gpu: env.gpu!, device: env.device!, fused: false });
   });
   afterAll(() => {
     fused?.dispose();

@@ -151,7 +151,7 @@ describe('which operations take the GPU path', () => {
 describeWhen(`webgpu minMax on ${env.adapterName}`, env.missing, () => {
   let b: WebGPUBackend;
   beforeAll(async () => {
-    b = await createWebGPUBackend({ gpu: env.gpu! });
+    b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device! });
   });
   afterAll(() => b?.dispose());
 
