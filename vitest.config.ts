@@ -5,7 +5,7 @@ import SlowFirst from './test/setup/sequencer.js';
 /** Files that quantize on a WebGPU device. They run without per-file isolation, so the files one
  * worker runs share the device of test/unit/webgpu/gpu-env.ts and every kernel it has compiled
  * (compiling dominates their time on SwiftShader). */
-const GPU_FILES = ['test/conformance/webgpu.test.ts', 'test/unit/webgpu/{backend,minmax,ggml,fused-shape}.test.ts'];
+const GPU_FILES = ['test/conformance/webgpu-*.test.ts', 'test/unit/webgpu/{backend,minmax,ggml,fused-shape}.test.ts'];
 
 export default defineConfig({
   test: {

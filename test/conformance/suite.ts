@@ -172,12 +172,18 @@ function rawPatterns(n: number, seed: number): Float32Array {
 
 // ------------------------------------------------------------------------------- the suite
 
+/** The parts of the suite; a backend's test files together must define all of them. */
+export const CONFORMANCE_PARTS = ['elements', 'bf16', 'shapes', 'matmul'] as const;
+export type ConformancePart = (typeof CONFORMANCE_PARTS)[number];
+
 /**
  * Define the conformance suite for one backend. `makeBackend` is called once before the tests;
- * the backend is disposed after them.
+ * the backend is disposed after them. `parts` (default all) lets a slow backend spread the suite
+ * over several test files, which run in parallel.
  */
-export function defineConformanceSuite(label: string, makeBackend: () => Promise<Backend> | Backend): void {
-  describe(`conformance: ${label}`, () => {
+export function defineConformanceSuite(label: string, makeBackend: () => Promise<Backend> | Backend, parts: readonly ConformancePart[] = CONFORMANCE_PARTS): void {
+  const has = (p: ConformancePart) => parts.includes(p);
+  describe(`conformance: ${label}${parts.length < CONFORMANCE_PARTS.length ? ` (${parts.join(', ')})` : ''}`, () => {
     let backend: Backend;
     beforeAll(async () => {
       backend = await makeBackend();
@@ -204,13 +210,15 @@ export function defineConformanceSuite(label: string, makeBackend: () => Promise
       }
     });
 
-    describe('every code of every ≤ 8-bit element', () => {
-      for (const name of smallElementNames()) {
-        describe(name, () => defineElementTests(name, () => backend));
-      }
-    });
+    if (has('elements')) {
+      describe('every code of every ≤ 8-bit element', () => {
+        for (const name of smallElementNames()) {
+          describe(name, () => defineElementTests(name, () => backend));
+        }
+      });
+    }
 
-    describe('all 65,536 bf16 patterns through every format, equal to the oracle', () => {
+    if (has('bf16')) describe('all 65,536 bf16 patterns through every format, equal to the oracle', () => {
       for (const run of bf16Runs()) {
         it(run.label, async () => {
           const bad = await checkBf16Run(backend, run);
@@ -219,7 +227,7 @@ export function defineConformanceSuite(label: string, makeBackend: () => Promise
       }
     });
 
-    describe('sizes, shapes and special values: backend equals reference and oracle', () => {
+    if (has('shapes')) describe('sizes, shapes and special values: backend equals reference and oracle', () => {
       for (const f of [...listFormats(), ...GENERIC_BLOCK_FORMATS.map((g) => getFormat(g))]) {
         it(f.name, async () => {
           const bad = await checkShapes(backend, f);
@@ -228,7 +236,7 @@ export function defineConformanceSuite(label: string, makeBackend: () => Promise
       }
     });
 
-    describe('matmul within the declared bound of a float64 reference', () => {
+    if (has('matmul')) describe('matmul within the declared bound of a float64 reference', () => {
       for (const w of MATMUL_FORMATS) {
         it(`w: ${w.format}${w.activation ? `, a: ${w.activation}` : ''}`, async () => {
           const bad = await checkMatmul(backend, w.format, w.activation);

@@ -4,6 +4,7 @@
 // interpreter). .ci/run runs the README's test commands, and npm in the repository prints no warnings.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +38,12 @@ describe('skipped suites', () => {
     expect(out).toMatch(/MICROSCALE_REQUIRE_ALL=1 \(set by \.ci\/run\) requires this suite/);
     expect(out).not.toContain('Skipped suites');
   }, 120_000);
+
+  it('the run keeps its temporary files in one short folder (Chromium needs a short socket path)', () => {
+    const dir = tmpdir();
+    expect(dir.split('microscale-run-').length - 1, dir).toBe(1);
+    expect(dir.length, dir).toBeLessThan(48);
+  });
 
   it('.ci/run sets MICROSCALE_REQUIRE_ALL=1', () => {
     expect(readFileSync(`${root}.ci/run`, 'utf8')).toMatch(/^export MICROSCALE_REQUIRE_ALL=1$/m);
@@ -81,6 +88,15 @@ describe('CI and npm', () => {
   it('the slow-first test order names existing files', async () => {
     const { SLOW_FIRST } = await import('../setup/sequencer.js');
     expect(SLOW_FIRST.filter((f) => !existsSync(`${root}${f}`))).toEqual([]);
+  });
+
+  it('the WebGPU conformance files together define every part of the suite', async () => {
+    const { CONFORMANCE_PARTS } = await import('../conformance/suite.js');
+    const parts = ['webgpu-codes', 'webgpu-shapes'].flatMap((f) => {
+      const text = readFileSync(`${root}test/conformance/${f}.test.ts`, 'utf8');
+      return [...(/, (\[[^\]]*\])\);\n\}\);/.exec(text)?.[1] ?? '[]').matchAll(/'(\w+)'/g)].map((m) => m[1]);
+    });
+    expect(parts.sort()).toEqual([...CONFORMANCE_PARTS].sort());
   });
 
   it('dependency install scripts stay off by an explicit allowScripts denial, not an npm config', () => {

@@ -1,6 +1,6 @@
 // Test file order: the files that take longest on a 2-core machine without a GPU (SwiftShader)
 // start first, so no long file starts last and the workers finish together. Without this, a fresh
-// clone (no timing cache) orders files by size, and the 18-line WebGPU conformance file, the
+// clone (no timing cache) orders files by size, and the small WebGPU conformance files, the
 // slowest of all, would start last. Other files keep vitest's order.
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
@@ -9,7 +9,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 export const SLOW_FIRST = [
   // the WebGPU files first and together: a worker that finishes one takes the next in the same
   // process (they are not isolated), reusing the kernels it compiled
-  'test/conformance/webgpu.test.ts',
+  'test/conformance/webgpu-shapes.test.ts',
+  'test/conformance/webgpu-codes.test.ts',
   'test/unit/webgpu/backend.test.ts',
   'test/unit/webgpu/minmax.test.ts',
   'test/unit/webgpu/ggml.test.ts',
