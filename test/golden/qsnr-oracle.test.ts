@@ -1,16 +1,11 @@
-// QSNR of every format on shared data agrees with the spec's numpy oracle to 0.01 dB.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+// QSNR of every format on the same data agrees with our independent numpy oracle
+// (test/oracle/qsnr_oracle.py) to 0.01 dB.
+import { expect, it } from 'vitest';
 import { fakeQuantize, type QuantizeOptions } from '../../src/index.js';
 import { gaussian, laplace, studentT } from '../../src/bdr-explorer/synthetic.js';
+import { describeWhen, missingNumpy } from '../helpers/needs.js';
+import { oracleLabels, runOracle } from '../oracle/run.js';
 
-const ORACLE_DIR = fileURLToPath(new URL('../../../shared/spec/oracle/', import.meta.url));
-const SCRIPT = fileURLToPath(new URL('../oracle/qsnr_oracle.py', import.meta.url));
-const PYTHON = '/usr/bin/python3';
 const N = 1 << 16;
 
 const OURS: Record<string, [string, QuantizeOptions]> = {
@@ -51,31 +46,17 @@ function qsnr(x: Float32Array, q: Float32Array): number {
   return err === 0 ? Infinity : -10 * Math.log10(err / sig);
 }
 
-const haveOracle = existsSync(PYTHON) && (() => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-describe.skipIf(!haveOracle)('QSNR against ../shared/spec/oracle/ref_qsnr.py (needs python3-numpy)', () => {
+describeWhen('QSNR against the numpy oracle test/oracle/qsnr_oracle.py', missingNumpy(), () => {
   const data = { gaussian: gaussian(N, 1), laplace: laplace(N, 2), studentT3: studentT(N, 3, 3) };
-  const dir = mkdtempSync(join(tmpdir(), 'microscale-qsnr-'));
-  const files = Object.entries(data).map(([k, x]) => {
-    const f = join(dir, `${k}.f32`);
-    writeFileSync(f, new Uint8Array(x.buffer));
-    return [k, f, x] as const;
+  const oracle = runOracle(data);
+  it('the oracle models exactly the formats compared here', () => {
+    expect(oracleLabels().sort()).toEqual(Object.keys(OURS).sort());
   });
-  const oracle = haveOracle
-    ? (JSON.parse(execFileSync(PYTHON, [SCRIPT, ORACLE_DIR, ...files.map((f) => f[1])], { encoding: 'utf8' })) as Record<string, Record<string, number>>)
-    : {};
   for (const [label, [name, opts]] of Object.entries(OURS)) {
     it(`${label}`, () => {
-      for (const [dist, file, x] of files) {
+      for (const [dist, x] of Object.entries(data)) {
         const ours = qsnr(x, fakeQuantize(x, name, opts));
-        const want = oracle[file]![label]!;
+        const want = oracle[dist]![label]!;
         expect(Math.abs(ours - want), `${label} on ${dist}: ours ${ours.toFixed(4)} oracle ${want.toFixed(4)}`).toBeLessThan(0.01);
       }
     });

@@ -1,11 +1,11 @@
-// FORMATS.md §6.2: exact vectors (codes, scales and packed bytes).
+// docs/specification.md §10: exact vectors (codes, scales and packed bytes).
 import { describe, expect, it } from 'vitest';
 import { dequantize, quantize, toGgmlBlocks, unpackCodes } from '../../src/index.js';
 
 const hex = (b: ArrayLike<number>) => Array.from(b, (v) => v.toString(16).padStart(2, '0')).join(' ');
 const block32 = (head: number[]) => Float32Array.from([...head, ...new Array(32 - head.length).fill(0)]);
 
-describe('FORMATS.md §6.2 vectors', () => {
+describe('docs/specification.md §10 vectors', () => {
   const mxfp4In = Float32Array.from({ length: 32 }, (_, i) => (i - 13) * 0.375);
   mxfp4In[5] = 0.0625;
   mxfp4In[30] = 5.0;

@@ -1,8 +1,8 @@
-// Derived descriptor numbers against literal values from FORMATS.md (§2.2, §2.3, §4).
+// Derived descriptor numbers against literal values from docs/specification.md (§1, §9).
 import { describe, expect, it } from 'vitest';
 import { ELEMENTS, FormatError, getElement, getFormat, listFormats } from '../../src/index.js';
 
-describe('element descriptors (FORMATS.md §2.2 table)', () => {
+describe('element descriptors (docs/specification.md §1.1)', () => {
   it.each([
     ['fp8_e5m2', 15, 57344, 2 ** -14, 0.75 * 2 ** -14, 2 ** -16, 15],
     ['fp8_e4m3', 7, 448, 2 ** -6, 0.875 * 2 ** -6, 2 ** -9, 8],
@@ -47,7 +47,7 @@ describe('element descriptors (FORMATS.md §2.2 table)', () => {
   });
 });
 
-describe('block formats (FORMATS.md §1.3, §2.1, §4)', () => {
+describe('block formats (docs/specification.md §3, §4, §9)', () => {
   it.each([
     ['mxfp8_e4m3', 8.25, 448 * 2 ** 127],
     ['mxfp8_e5m2', 8.25, 57344 * 2 ** 127],

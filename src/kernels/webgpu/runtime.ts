@@ -167,6 +167,9 @@ const UNIFORM = BufferUsage.UNIFORM | BufferUsage.COPY_DST;
 const READBACK = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
 
 /** The device and everything cached on it. */
+/** Compiled pipelines by WGSL text, per device: backends sharing a device compile a kernel once. */
+const compiledByDevice = new WeakMap<GpuDevice, Map<string, Promise<GpuComputePipeline>>>();
+
 export class Runtime {
   readonly device: GpuDevice;
   readonly info: GpuAdapterInfo;
@@ -217,12 +220,20 @@ export class Runtime {
     return b;
   }
 
-  /** A compute pipeline for `code`, compiled once per key. */
+  /** A compute pipeline for `code`, looked up once per key and compiled once per device and text. */
   pipeline(key: string, code: () => string): Promise<GpuComputePipeline> {
     let p = this.pipelines.get(key);
     if (!p) {
       const text = code();
-      p = this.compile(key, text);
+      let compiled = compiledByDevice.get(this.device);
+      if (!compiled) compiledByDevice.set(this.device, (compiled = new Map()));
+      p = compiled.get(text);
+      if (!p) {
+        const fresh = this.compile(key, text);
+        compiled.set(text, fresh);
+        fresh.catch(() => compiled.delete(text));
+        p = fresh;
+      }
       this.pipelines.set(key, p);
       p.catch(() => this.pipelines.delete(key));
     }

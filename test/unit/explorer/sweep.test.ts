@@ -1,13 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bdrGridFormats, paretoFrontier } from '../../../src/bdr-explorer/frontier.js';
 import { formatTable, toCsv, toHtml, toJson } from '../../../src/bdr-explorer/report.js';
 import { DEFAULT_FORMATS, expandVariants, memoryTensors, sweep, SweepError } from '../../../src/bdr-explorer/sweep.js';
 import { defaultTensors, gaussian, laplace, studentT } from '../../../src/bdr-explorer/synthetic.js';
+import { describeWhen, missingNumpy } from '../../helpers/needs.js';
+import { runOracle } from '../../oracle/run.js';
 
 describe('Pareto frontier', () => {
   it('keeps points no other point beats on both axes', () => {
@@ -94,30 +91,10 @@ describe('sweep errors and skips', () => {
   });
 });
 
-const PYTHON = '/usr/bin/python3';
-const haveOracle = existsSync(PYTHON) && (() => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-describe.skipIf(!haveOracle)('sweep reproduces FORMATS.md §6.1 on the same data (oracle within 0.01 dB)', async () => {
+describeWhen('sweep agrees with the numpy oracle test/oracle/qsnr_oracle.py on the same data (within 0.01 dB)', missingNumpy(), async () => {
   const N = 1 << 16;
   const dists = { gaussian: gaussian(N, 21), laplace: laplace(N, 22), studentT3: studentT(N, 3, 23) };
-  const dir = mkdtempSync(join(tmpdir(), 'microscale-sweep-'));
-  const files = Object.entries(dists).map(([k, x]) => {
-    const f = join(dir, `${k}.f32`);
-    writeFileSync(f, new Uint8Array(x.buffer));
-    return f;
-  });
-  const oracle = JSON.parse(
-    execFileSync(PYTHON, [fileURLToPath(new URL('../../oracle/qsnr_oracle.py', import.meta.url)), fileURLToPath(new URL('../../../../shared/spec/oracle/', import.meta.url)), ...files], {
-      encoding: 'utf8',
-    }),
-  ) as Record<string, Record<string, number>>;
+  const oracle = runOracle(dists);
   const formats = ['msfp16', 'msfp12', 'mx9', 'mx6', 'mx4', 'mxfp8_e4m3', 'mxfp8_e5m2', 'mxfp6_e3m2', 'mxfp6_e2m3', 'mxfp4', 'mxint8', 'nvfp4', 'fp8_e4m3_tensor', 'fp8_e5m2_tensor', 'int8_tensor'];
   const names = Object.keys(dists);
   const r = await sweep(
@@ -125,10 +102,10 @@ describe.skipIf(!haveOracle)('sweep reproduces FORMATS.md §6.1 on the same data
     { formats },
   );
   it.each(formats)('%s', (f) => {
-    names.forEach((k, i) => {
+    for (const k of names) {
       const row = r.results.find((x) => x.tensor === k && x.format === f)!;
-      const want = oracle[files[i]!]![f]!;
+      const want = oracle[k]![f]!;
       expect(Math.abs(row.qsnrDb - want), `${f} ${k}: ${row.qsnrDb} vs ${want}`).toBeLessThan(0.01);
-    });
+    }
   });
 });

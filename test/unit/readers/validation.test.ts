@@ -1,7 +1,7 @@
 // Bad input gets a ModelFileError naming the file, the tensor and the problem — for each way a
 // header can lie (truncation, bad magic, lengths and offsets past the end, shape/dtype mismatches,
 // unknown dtypes) and in every format.
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -281,8 +281,12 @@ describe('tfjs', () => {
     mkdirSync(join(dir, 'm'));
     writeFileSync(join(dir, 'w.bin'), f32s([1, 2]));
     writeFileSync(join(dir, 'm', 'model.json'), manifest([spec], ['../w.bin']));
-    const err = await problemOf(() => openModelFile(join(dir, 'm', 'model.json')));
-    expect(err.problem).toBe('out-of-range');
+    try {
+      const err = await problemOf(() => openModelFile(join(dir, 'm', 'model.json')));
+      expect(err.problem).toBe('out-of-range');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

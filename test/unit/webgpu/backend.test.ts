@@ -17,6 +17,7 @@ import {
 import { createWebGPUBackend, WebGPUError, type WebGPUBackend } from '../../../src/kernels/webgpu/index.js';
 import { compareWithReference, sameF32 } from './compare.js';
 import { probeGpu } from './gpu-env.js';
+import { describeWhen } from '../../helpers/needs.js';
 import { rng } from '../../helpers/random.js';
 
 const env = await probeGpu();
@@ -42,17 +43,11 @@ function input(n: number, seed: number, finite = false): Float32Array {
 
 const compare = compareWithReference;
 
-if (env.gpu === null) {
-  describe('webgpu backend', () => {
-    it.skip(`skipped: ${env.skipReason}`, () => {});
-  });
-}
-
-describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => {
+describeWhen(`webgpu backend on ${env.adapterName}`, env.missing, () => {
   describe('general kernels (fused off) equal the reference on every layout', () => {
     let b: WebGPUBackend;
     beforeAll(async () => {
-      b = await createWebGPUBackend({ gpu: env.gpu!, fused: false });
+      b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device!, fused: false });
     });
     afterAll(() => b?.dispose());
     const cases: [string, QuantizeOptions][] = [
@@ -90,8 +85,8 @@ describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => 
     beforeAll(async () => {
       // 128 KiB bindings: the 200 kB inputs below take two chunks (the general path's per-block and
       // per-sub-block statistics must still fit one binding each)
-      b = await createWebGPUBackend({ gpu: env.gpu!, maxBindingBytes: 131072 });
-      g = await createWebGPUBackend({ gpu: env.gpu!, maxBindingBytes: 131072, fused: false });
+      b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device!, maxBindingBytes: 131072 });
+      g = await createWebGPUBackend({ gpu: env.gpu!, device: env.device!, maxBindingBytes: 131072, fused: false });
     });
     afterAll(() => {
       b?.dispose();
@@ -152,7 +147,7 @@ describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => 
   describe('errors, fallbacks and lifecycle', () => {
     let b: WebGPUBackend;
     beforeAll(async () => {
-      b = await createWebGPUBackend({ gpu: env.gpu! });
+      b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device! });
     });
     afterAll(() => b?.dispose());
 
@@ -223,7 +218,7 @@ describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => 
   describe('matmul', () => {
     let b: WebGPUBackend;
     beforeAll(async () => {
-      b = await createWebGPUBackend({ gpu: env.gpu! });
+      b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device! });
     });
     afterAll(() => b?.dispose());
 
@@ -260,7 +255,7 @@ describe.skipIf(env.gpu === null)(`webgpu backend on ${env.adapterName}`, () => 
   describe('prepared device-resident kernels', () => {
     let b: WebGPUBackend;
     beforeAll(async () => {
-      b = await createWebGPUBackend({ gpu: env.gpu! });
+      b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device! });
     });
     afterAll(() => b?.dispose());
 

@@ -8,6 +8,7 @@ import { programOf } from '../../../src/kernels/webgpu/wgsl/program.js';
 import { fusedShape } from '../../../src/kernels/webgpu/wgsl/quantize.js';
 import { rng } from '../../helpers/random.js';
 import { probeGpu } from './gpu-env.js';
+import { describeWhen } from '../../helpers/needs.js';
 
 const env = await probeGpu();
 const prog = (name: string) => programOf(getFormat(name), 'ocp');
@@ -41,16 +42,10 @@ describe('createWebGPUBackend({ fusedElementsPerThread })', () => {
   });
 });
 
-if (env.gpu === null) {
-  describe('fused shapes on the GPU', () => {
-    it.skip(`skipped: ${env.skipReason}`, () => {});
-  });
-}
-
-describe.skipIf(env.gpu === null)('fused shapes on the GPU equal the reference', () => {
+describeWhen('fused shapes on the GPU equal the reference', env.missing, () => {
   const backends = new Map<number, WebGPUBackend>();
   beforeAll(async () => {
-    for (const e of [2, 4, 8]) backends.set(e, await createWebGPUBackend({ gpu: env.gpu!, fusedElementsPerThread: e }));
+    for (const e of [2, 4, 8]) backends.set(e, await createWebGPUBackend({ gpu: env.gpu!, device: env.device!, fusedElementsPerThread: e }));
   });
   afterAll(() => {
     for (const b of backends.values()) b.dispose();

@@ -13,6 +13,7 @@ import { programOf } from '../../../src/kernels/webgpu/wgsl/program.js';
 import { rng } from '../../helpers/random.js';
 import { compareWithReference } from './compare.js';
 import { probeGpu } from './gpu-env.js';
+import { describeWhen } from '../../helpers/needs.js';
 
 const env = await probeGpu();
 const GGML_TYPES = ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'ggml_mxfp4', 'ggml_nvfp4'];
@@ -99,18 +100,12 @@ describe('preset "ggml" leaves the CPU fallback', () => {
   });
 });
 
-if (env.gpu === null) {
-  describe('webgpu ggml preset', () => {
-    it.skip(`skipped: ${env.skipReason}`, () => {});
-  });
-}
-
-describe.skipIf(env.gpu === null)(`webgpu ggml preset on ${env.adapterName}`, () => {
+describeWhen(`webgpu ggml preset on ${env.adapterName}`, env.missing, () => {
   let fused: WebGPUBackend;
   let general: WebGPUBackend;
   beforeAll(async () => {
-    fused = await createWebGPUBackend({ gpu: env.gpu! });
-    general = await createWebGPUBackend({ gpu: env.gpu!, fused: false });
+    fused = await createWebGPUBackend({ gpu: env.gpu!, device: env.device! });
+    general = await createWebGPUBackend({ gpu: env.gpu!, device: env.device!, fused: false });
   });
   afterAll(() => {
     fused?.dispose();

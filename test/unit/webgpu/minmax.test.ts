@@ -12,6 +12,7 @@ import { programOf } from '../../../src/kernels/webgpu/wgsl/program.js';
 import { rng } from '../../helpers/random.js';
 import { compareWithReference, sameF32 } from './compare.js';
 import { probeGpu } from './gpu-env.js';
+import { describeWhen } from '../../helpers/needs.js';
 
 const env = await probeGpu();
 const f = Math.fround;
@@ -147,16 +148,10 @@ describe('which operations take the GPU path', () => {
   });
 });
 
-if (env.gpu === null) {
-  describe('webgpu minMax', () => {
-    it.skip(`skipped: ${env.skipReason}`, () => {});
-  });
-}
-
-describe.skipIf(env.gpu === null)(`webgpu minMax on ${env.adapterName}`, () => {
+describeWhen(`webgpu minMax on ${env.adapterName}`, env.missing, () => {
   let b: WebGPUBackend;
   beforeAll(async () => {
-    b = await createWebGPUBackend({ gpu: env.gpu! });
+    b = await createWebGPUBackend({ gpu: env.gpu!, device: env.device! });
   });
   afterAll(() => b?.dispose());
 
