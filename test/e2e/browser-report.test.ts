@@ -2,11 +2,12 @@
 // scatter labels must not collide and must sit nearest their own point, the heat map must show a
 // colour legend and values, sort hardest tensors first, fold the rest away and keep its header in
 // view. Screenshots are written beside the report (path printed) for a person to look at.
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWhen } from '../helpers/needs.js';
 import { openModelFile } from '../../src/bdr-explorer/readers/node-source.js';
 import { HEATMAP_WORST, toHtml } from '../../src/bdr-explorer/report.js';
 import { readerTensors, sweep, type SweepResult } from '../../src/bdr-explorer/sweep.js';
@@ -30,7 +31,7 @@ type Dom = any;
 const overlap = (a: Rect, b: Rect) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 const distance = (px: number, py: number, b: Rect) => Math.hypot(Math.max(b.x - px, 0, px - b.x - b.width), Math.max(b.y - py, 0, py - b.y - b.height));
 
-describe.skipIf(!existsSync(CHROMIUM))('HTML sweep report in Chromium (needs Debian chromium)', () => {
+describeWhen('HTML sweep report in Chromium', existsSync(CHROMIUM) ? null : { what: `Chromium (${CHROMIUM})`, install: 'apt-get install chromium' }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'microscale-report-'));
   const file = join(dir, 'det.html');
   let result: SweepResult;
@@ -53,11 +54,12 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML sweep report in Chromium (needs Deb
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`file://${file}`);
-    console.log(`report and screenshots: ${dir}`);
+    if (process.env.MICROSCALE_KEEP_SCREENSHOTS) console.log(`report and screenshots: ${dir}`);
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
+    if (!process.env.MICROSCALE_KEEP_SCREENSHOTS) rmSync(dir, { recursive: true, force: true });
   });
 
   it('scatter: every format labelled, no two labels or a label and a point overlap, each label nearest its point or joined to it', async () => {

@@ -8,16 +8,17 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWhen } from '../helpers/needs.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
 const PLAYWRIGHT = `${root}node_modules/playwright-core/package.json`;
-const missing = [
-  [CHROMIUM, `${CHROMIUM} is missing (apt-get install chromium)`],
-  [PLAYWRIGHT, 'playwright-core is not installed'],
-].find(([path]) => !existsSync(path!));
-const available = missing === undefined;
+const missing = !existsSync(CHROMIUM)
+  ? { what: `Chromium (${CHROMIUM})`, install: 'apt-get install chromium' }
+  : !existsSync(PLAYWRIGHT)
+    ? { what: 'playwright-core', install: 'npm ci (a devDependency)' }
+    : null;
 
 const MAIN = `import { createWasmBackend } from 'microscale/wasm';
 import { quantize } from 'microscale';
@@ -69,13 +70,7 @@ async function buildPage(): Promise<{ dir: string; files: Map<string, Buffer> }>
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
 
-if (!available) {
-  describe('WASM backend in headless Chromium', () => {
-    it.skip(`skipped: ${missing![1]}`, () => {});
-  });
-}
-
-describe.skipIf(!available)('WASM backend bundled by vite, in headless Chromium', () => {
+describeWhen('WASM backend bundled by vite, in headless Chromium', missing, () => {
   let server: Server;
   let base = '';
   let dir = '';

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWhen } from '../helpers/needs.js';
 import { quantizeModel } from '../../src/model-io/index.js';
 import { tinyLlamaGguf } from '../helpers/tiny-llama.js';
 
@@ -60,35 +61,37 @@ describe('microscale/io in a browser bundle', () => {
     expect(new Uint8Array(await new Blob(chunks).arrayBuffer())).toEqual(bytes);
   }, 120_000);
 
-  it.skipIf(!existsSync(CHROMIUM))('the same bundle in headless Chromium writes the same bytes from a fetched Blob (needs Debian chromium)', async () => {
-    const { blob } = await quantizeModel(new Blob([tinyLlamaGguf()]), { outputName: 'tiny-q4_0.gguf', format: 'q4_0' });
-    const nodeDigest = createHash('sha256').update(new Uint8Array(await blob.arrayBuffer())).digest('hex');
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
-    try {
-      const page = await browser.newPage();
-      // every request is answered here: nothing leaves the machine
-      const files: Record<string, [string, Uint8Array | string]> = {
-        '/index.html': ['text/html', '<!doctype html><title>io</title>'],
-        '/io.js': ['text/javascript', readFileSync(bundleFile, 'utf8')],
-        '/tiny.gguf': ['application/octet-stream', tinyLlamaGguf()],
-      };
-      await page.route('**/*', (route) => {
-        const file = files[new URL(route.request().url()).pathname];
-        return file ? route.fulfill({ status: 200, contentType: file[0], body: Buffer.from(file[1]) }) : route.fulfill({ status: 404 });
-      });
-      await page.goto('http://microscale.test/index.html');
-      // a string, so that the test runner does not rewrite the page's dynamic import
-      const result = (await page.evaluate(`(async () => {
-        const io = await import('/io.js');
-        const input = await (await fetch('/tiny.gguf')).blob();
-        const { blob, summary } = await io.quantizeModel(input, { outputName: 'tiny-q4_0.gguf', format: 'q4_0' });
-        return { bytes: Array.from(new Uint8Array(await blob.arrayBuffer())), quantized: summary.quantized.length };
-      })()`)) as { bytes: number[]; quantized: number };
-      expect(result.quantized).toBe(16);
-      expect(createHash('sha256').update(Uint8Array.from(result.bytes)).digest('hex')).toBe(nodeDigest);
-    } finally {
-      await browser.close();
-    }
-  }, 120_000);
+  describeWhen('the same bundle in headless Chromium', existsSync(CHROMIUM) ? null : { what: `Chromium (${CHROMIUM})`, install: 'apt-get install chromium' }, () => {
+    it('writes the same bytes from a fetched Blob', async () => {
+      const { blob } = await quantizeModel(new Blob([tinyLlamaGguf()]), { outputName: 'tiny-q4_0.gguf', format: 'q4_0' });
+      const nodeDigest = createHash('sha256').update(new Uint8Array(await blob.arrayBuffer())).digest('hex');
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+      try {
+        const page = await browser.newPage();
+        // every request is answered here: nothing leaves the machine
+        const files: Record<string, [string, Uint8Array | string]> = {
+          '/index.html': ['text/html', '<!doctype html><title>io</title>'],
+          '/io.js': ['text/javascript', readFileSync(bundleFile, 'utf8')],
+          '/tiny.gguf': ['application/octet-stream', tinyLlamaGguf()],
+        };
+        await page.route('**/*', (route) => {
+          const file = files[new URL(route.request().url()).pathname];
+          return file ? route.fulfill({ status: 200, contentType: file[0], body: Buffer.from(file[1]) }) : route.fulfill({ status: 404 });
+        });
+        await page.goto('http://microscale.test/index.html');
+        // a string, so that the test runner does not rewrite the page's dynamic import
+        const result = (await page.evaluate(`(async () => {
+          const io = await import('/io.js');
+          const input = await (await fetch('/tiny.gguf')).blob();
+          const { blob, summary } = await io.quantizeModel(input, { outputName: 'tiny-q4_0.gguf', format: 'q4_0' });
+          return { bytes: Array.from(new Uint8Array(await blob.arrayBuffer())), quantized: summary.quantized.length };
+        })()`)) as { bytes: number[]; quantized: number };
+        expect(result.quantized).toBe(16);
+        expect(createHash('sha256').update(Uint8Array.from(result.bytes)).digest('hex')).toBe(nodeDigest);
+      } finally {
+        await browser.close();
+      }
+    }, 120_000);
+  });
 });

@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWhen } from '../helpers/needs.js';
 import { bytesSource } from '../../src/bdr-explorer/readers/source.js';
 import { readGgufHeader } from '../../src/bdr-explorer/readers/gguf.js';
 import { dequantize, fromGgmlBlocks, quantize } from '../../src/index.js';
@@ -97,7 +98,7 @@ const TYPES: [format: string, typeId: number, tolerance: number][] = [
   ['nvfp4', 40, 0.15],
 ];
 
-describe.skipIf(skip !== null)('llama.cpp loads and evaluates every type microscale writes', () => {
+describeWhen('llama.cpp loads and evaluates every type microscale writes', skip === null ? null : { what: skip, install: 'npm ci (node-llama-cpp and @node-llama-cpp/linux-x64 are devDependencies)' }, () => {
   it('(a) each model loads, evaluates to a distribution, and stays near the F32 model', async () => {
     const f32Path = join(dir, 'f32.gguf');
     writeFileSync(f32Path, source);
@@ -199,7 +200,7 @@ const FILE_TYPES: [format: string, ftype: number][] = [
   ['bf16', 32],
 ];
 
-describe.skipIf(helperSkip !== null)("(c) microscale's blocks equal llama.cpp's quantizer byte for byte", () => {
+describeWhen("(c) microscale's blocks equal llama.cpp's quantizer byte for byte", helperSkip === null ? null : { what: helperSkip, install: 'npm ci, and a C compiler (apt-get install gcc libc6-dev)' }, () => {
   const h = helper as { exe: string; lib: string; ggmlBase: string };
 
   it.each(FILE_TYPES)('%s: every tensor equals llama_model_quantize (pure) output', async (format, ftype) => {

