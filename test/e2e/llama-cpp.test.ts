@@ -186,6 +186,9 @@ function quantizerHelper(): { exe: string; lib: string; ggmlBase: string } | { s
 
 const helper = skip ? { skip } : quantizerHelper();
 const helperSkip = 'skip' in helper ? helper.skip : null;
+afterAll(() => {
+  if ('exe' in helper) rmSync(dirname(helper.exe), { recursive: true, force: true });
+});
 if (helperSkip && !skip) console.warn(`llama.cpp byte comparison skipped: ${helperSkip}`);
 
 /** microscale format → llama_ftype for llama_model_quantize (pure). */
