@@ -82,6 +82,10 @@ function vocabularyOf(probabilities: Map<number, number>): number {
   return max + 1;
 }
 
+function sameTokens(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((t, i) => t === b[i]);
+}
+
 interface Scored {
   readonly target: number;
   readonly row: Float32Array;
@@ -107,6 +111,9 @@ async function evaluate(model: ModelLike, file: string, wins: Window[], contextS
           const probabilities = results[i]?.next.probabilities;
           if (!probabilities) throw new Error(`${file}: llama.cpp returned no next-token probabilities at position ${at + i} of window ${w + 1}`);
           if (vocab.size === 0) vocab.size = vocabularyOf(probabilities);
+          else if (w === 0 && at + i === firstScored && vocabularyOf(probabilities) !== vocab.size) {
+            throw new Error(`${file} has a vocabulary of ${vocabularyOf(probabilities)} tokens where the original has ${vocab.size}; compare models with the same tokenizer`);
+          }
           onRow({ target: tokens[at + i + 1]!, row: denseRow(probabilities, vocab.size, file) });
         }
       }
@@ -182,6 +189,10 @@ async function main(job: ChildJob): Promise<void> {
     for (let index = 0; index < others.length; index++) {
       const file = others[index]!;
       const model = await loadModel(llama, file);
+      const modelBos = model.tokens.shouldPrependBosToken ? model.tokens.bos : null;
+      if (modelBos !== bos || !sameTokens(model.tokenize(job.text).slice(0, job.maxTokens ?? undefined), textTokens)) {
+        throw new Error(`${file} tokenizes the text differently from ${originalPath}; compare models with the same tokenizer`);
+      }
       await send({ kind: 'stage', file, stage: 'evaluating' });
       let position = 0;
       if (job.mode === 'distributions') {
@@ -229,9 +240,12 @@ async function main(job: ChildJob): Promise<void> {
   }
 }
 
+// the caller went away: nobody is left to read the results
+process.on('disconnect', () => process.exit(1));
 const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as ChildJob;
 main(job).then(
   () => {
+    process.removeAllListeners('disconnect');
     process.disconnect();
     process.exit(0);
   },

@@ -208,8 +208,9 @@ async function withJob<T>(mode: ChildJob['mode'], files: string[], opts: GgufEva
  */
 export async function compareGgufModels(originalPath: string, quantizedPaths: readonly string[], opts: GgufEvalOptions = {}): Promise<LlamaComparison[]> {
   return withJob('compare', [originalPath, ...quantizedPaths], opts, ({ comparisons }) => {
-    if (comparisons.length !== quantizedPaths.length || comparisons.some((c) => c === undefined)) {
-      throw new Error(`llama.cpp's child process reported ${comparisons.filter(Boolean).length} comparisons for ${quantizedPaths.length} quantized files`);
+    const reported = Array.from(comparisons).filter((c) => c !== undefined).length;
+    if (reported !== quantizedPaths.length) {
+      throw new Error(`llama.cpp's child process reported ${reported} comparisons for ${quantizedPaths.length} quantized files`);
     }
     return comparisons;
   });
