@@ -110,7 +110,7 @@ describe.skipIf(skip !== null)('compareGgufModels through llama.cpp on the tiny 
     expect(comparisons[1]!.top1Agreement).toBeLessThan(1);
   });
 
-  it('reports a missing file, a non-GGUF file and a damaged GGUF by name', async () => {
+  it('reports a missing file, a non-GGUF file, a damaged GGUF and another tokenizer by name', async () => {
     const missing = join(dir, 'absent.gguf');
     await expect(llama.compareGgufModels(original, [missing], OPTS)).rejects.toThrow(`model ${missing} does not exist`);
     const text = join(dir, 'notes.gguf');
@@ -119,7 +119,11 @@ describe.skipIf(skip !== null)('compareGgufModels through llama.cpp on the tiny 
     // the GGUF magic, then a header cut short: llama.cpp itself refuses it, in the child
     const damaged = join(dir, 'damaged.gguf');
     writeFileSync(damaged, tinyLlamaGguf().subarray(0, 3000));
-    await expect(llama.compareGgufModels(original, [damaged], OPTS)).rejects.toThrow(damaged);
+    await expect(llama.compareGgufModels(original, [damaged], OPTS)).rejects.toThrow(`llama.cpp could not load ${damaged}`);
+    // the same vocabulary size, but its byte tokens in another order: other ids for the same text
+    const otherTokenizer = join(dir, 'other-tokenizer.gguf');
+    writeFileSync(otherTokenizer, tinyLlamaGguf(undefined, true));
+    await expect(llama.compareGgufModels(original, [otherTokenizer], OPTS)).rejects.toThrow(`${otherTokenizer} tokenizes the text differently from ${original}`);
   });
 
   it('a text shorter than one window is scored as one window; an empty one is refused', async () => {
