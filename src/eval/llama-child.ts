@@ -138,7 +138,8 @@ async function importLlama(specifier: string): Promise<{ getLlama: (opts: object
     return (await import(specifier)) as { getLlama: (opts: object) => Promise<LlamaLike> };
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+    // not found itself (rather than one of its own dependencies)
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && (e as Error).message.includes(`'${specifier}'`)) {
       throw new Error(`${specifier} is not installed; GGUF models are evaluated with llama.cpp through it: run \`npm install node-llama-cpp\` (an optional peer dependency of microscale) in your project`);
     }
     throw new Error(`could not load ${specifier}: ${(e as Error).message}`);
