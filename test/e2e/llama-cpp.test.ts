@@ -3,7 +3,7 @@
 // an F32 model holding microscale's dequantize() of it, (c) the blocks equal llama.cpp's own
 // quantizer byte for byte. llama.cpp runs in child processes (a bad file can abort the process).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,28 +13,11 @@ import { bytesSource } from '../../src/bdr-explorer/readers/source.js';
 import { readGgufHeader } from '../../src/bdr-explorer/readers/gguf.js';
 import { dequantize, fromGgmlBlocks, quantize } from '../../src/index.js';
 import { quantizeModelTo, type QuantizeModelOptions } from '../../src/model-io/index.js';
+import { llamaBinaries } from '../helpers/llama-cpp.js';
 import { TINY, tinyLlamaGguf, tinyLlamaTensors } from '../helpers/tiny-llama.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const evalScript = join(here, '../helpers/llama-eval.mjs');
-
-/** A package's folder in the nearest node_modules above this file, or null. */
-function packageDir(name: string): string | null {
-  for (let d = here; ; d = dirname(d)) {
-    const p = join(d, 'node_modules', name);
-    if (existsSync(join(p, 'package.json'))) return p;
-    if (dirname(d) === d) return null;
-  }
-}
-
-/** The folder of node-llama-cpp's prebuilt linux-x64 CPU binaries, or why there is none. */
-function llamaBinaries(): { dir: string } | { skip: string } {
-  if (!packageDir('node-llama-cpp')) return { skip: 'node-llama-cpp is not installed (a devDependency: run npm ci); these tests need llama.cpp' };
-  if (process.platform !== 'linux' || process.arch !== 'x64') return { skip: `llama.cpp checks run on linux-x64 (this is ${process.platform}-${process.arch})` };
-  const cpu = packageDir('@node-llama-cpp/linux-x64');
-  if (!cpu) return { skip: '@node-llama-cpp/linux-x64 (the prebuilt CPU build) is not installed' };
-  return { dir: join(cpu, 'bins', 'linux-x64') };
-}
 
 const bins = llamaBinaries();
 const skip = 'skip' in bins ? bins.skip : null;

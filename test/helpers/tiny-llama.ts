@@ -42,10 +42,11 @@ export function tinyLlamaTensors(seed = 1): TinyTensor[] {
   return t;
 }
 
-function vocabulary(): { tokens: string[]; types: number[]; scores: number[] } {
+function vocabulary(bytesDescending: boolean): { tokens: string[]; types: number[]; scores: number[] } {
   const tokens = ['<unk>', '<s>', '</s>'];
   const types = [2, 3, 3];
-  for (let b = 0; b < 256; b++) {
+  for (let i = 0; i < 256; i++) {
+    const b = bytesDescending ? 255 - i : i;
     tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
     types.push(6);
   }
@@ -57,10 +58,11 @@ function vocabulary(): { tokens: string[]; types: number[]; scores: number[] } {
   return { tokens, types, scores: tokens.map((_, i) => -i) };
 }
 
-/** A GGUF file holding `tensors` (F32) under the tiny model's metadata. */
-export function tinyLlamaGguf(tensors: readonly TinyTensor[] = tinyLlamaTensors()): Uint8Array {
+/** A GGUF file holding `tensors` (F32) under the tiny model's metadata; `bytesDescending` gives
+ * another tokenizer of the same size (byte b is token 258 − b instead of 3 + b). */
+export function tinyLlamaGguf(tensors: readonly TinyTensor[] = tinyLlamaTensors(), bytesDescending = false): Uint8Array {
   const { embd, ff, layers, heads, context } = TINY;
-  const v = vocabulary();
+  const v = vocabulary(bytesDescending);
   const u32 = (key: string, value: number): GgufKv => ({ key, value: { type: 'u32', value } });
   const kvs: GgufKv[] = [
     { key: 'general.architecture', value: { type: 'string', value: 'llama' } },
