@@ -1,4 +1,5 @@
 // The messages between src/eval/llama.ts and its llama.cpp child process (src/eval/llama-child.ts).
+import type { LlamaComparison } from './llama.js';
 
 /** What the child is asked to do; written to a JSON file whose path is the child's argument. */
 export interface ChildJob {
@@ -19,15 +20,8 @@ export interface ChildJob {
   readonly scratch: string;
 }
 
-export interface ChildComparison {
-  readonly tokens: number;
-  readonly meanKl: number;
-  readonly p99Kl: number;
-  readonly top1Agreement: number;
-  readonly perplexityOriginal: number;
-  readonly perplexityQuantized: number;
-  readonly contextSize: number;
-}
+/** What the child reports per quantized file: a comparison with its window size always set. */
+export type ChildComparison = Required<LlamaComparison>;
 
 export type ChildMessage =
   | { readonly kind: 'stage'; readonly file: string; readonly stage: 'loading' | 'evaluating' }

@@ -6,7 +6,7 @@
 import { ContainerError, MicroscaleError } from './errors.js';
 import { parseFormat } from './names.js';
 import { layoutOf } from './layout.js';
-import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options.js';
+import { optionsRecord, resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options.js';
 import type { ElementFormat } from './element.js';
 import type { Format } from './format.js';
 import { packCodes, packedByteLength, unpackCodes } from './pack.js';
@@ -73,16 +73,7 @@ export function serializeTensor(q: QuantizedTensor): Uint8Array {
   const sections = [q.codes, scales, q.subScales, asBytes(q.offsets)];
   const header: Header = {
     format: q.format.name,
-    shape: [...o.shape],
-    axis: o.axis,
-    blockSize: o.blockSize,
-    rounding: o.rounding,
-    seed: o.seed,
-    scaleMode: o.scaleMode,
-    scaleBits: o.scaleBits,
-    preset: o.preset,
-    flushSubnormalBlocks: o.flushSubnormalBlocks,
-    scaleUpperBound: o.scaleUpperBound,
+    ...optionsRecord(o),
     tensorScale: q.format.tensorScale ? q.tensorScale : null,
     sections: { codes: sections[0]!.length, scales: sections[1]!.length, subScales: sections[2]!.length, offsets: sections[3]!.length },
   };

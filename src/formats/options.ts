@@ -189,3 +189,31 @@ export function resolveOptions(format: Format, length: number, opts: QuantizeOpt
     scaleUpperBound,
   });
 }
+
+/** The stored fields of resolved options as a plain JSON-ready record (the container header and the
+ * safetensors `microscale` layout store exactly these). */
+export function optionsRecord(o: ResolvedOptions): {
+  shape: number[];
+  axis: number;
+  blockSize: number;
+  rounding: Rounding;
+  seed: number;
+  scaleMode: ScaleMode;
+  scaleBits: number;
+  preset: Preset;
+  flushSubnormalBlocks: boolean;
+  scaleUpperBound: number | null;
+} {
+  return {
+    shape: [...o.shape],
+    axis: o.axis,
+    blockSize: o.blockSize,
+    rounding: o.rounding,
+    seed: o.seed,
+    scaleMode: o.scaleMode,
+    scaleBits: o.scaleBits,
+    preset: o.preset,
+    flushSubnormalBlocks: o.flushSubnormalBlocks,
+    scaleUpperBound: o.scaleUpperBound,
+  };
+}

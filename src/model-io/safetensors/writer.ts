@@ -10,7 +10,7 @@
 import { encodeElement } from '../../formats/reference/element-codec.js';
 import { ELEMENTS } from '../../formats/element.js';
 import { OptionError } from '../../formats/errors.js';
-import type { ResolvedOptions } from '../../formats/options.js';
+import { optionsRecord, type ResolvedOptions } from '../../formats/options.js';
 import type { QuantizedTensor, ScaleArray } from '../../formats/quantized.js';
 import type { PlainDtype } from '../../bdr-explorer/readers/dtypes.js';
 import type { ByteSink, ModelWriter, Sidecar, TensorPlanEntry, WriteContext, WriteSummary } from '../types.js';
@@ -384,16 +384,7 @@ function metadataOf(layout: SafetensorsLayoutName, planned: readonly PlannedTens
     for (const p of piece.parts!) parts[p.key] = p.name;
     meta[MICROSCALE_TENSOR_PREFIX + t.info.name] = JSON.stringify({
       format: t.format.name,
-      shape: o.shape,
-      axis: o.axis,
-      blockSize: o.blockSize,
-      rounding: o.rounding,
-      seed: o.seed,
-      scaleMode: o.scaleMode,
-      scaleBits: o.scaleBits,
-      preset: o.preset,
-      flushSubnormalBlocks: o.flushSubnormalBlocks,
-      scaleUpperBound: o.scaleUpperBound,
+      ...optionsRecord(o),
       parts,
     } satisfies MicroscaleTensorMeta);
   });
