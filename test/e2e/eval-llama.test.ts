@@ -5,7 +5,8 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWhen } from '../helpers/needs.js';
 import { quantizeModelFile } from '../../src/model-io/node.js';
 import { llamaBinaries } from '../helpers/llama-cpp.js';
 import { TINY, tinyLlamaGguf } from '../helpers/tiny-llama.js';
@@ -15,12 +16,11 @@ type LlamaEval = typeof import('../../src/eval/llama.js');
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bins = llamaBinaries();
 const skip = 'skip' in bins ? bins.skip : null;
-if (skip) console.warn(`GGUF eval tests skipped: ${skip}`);
 
 /** Small and single-threaded: 4 windows of 64 tokens (63 text tokens after BOS). */
 const OPTS = { contextSize: 64, maxTokens: 252, threads: 1 };
 
-describe.skipIf(skip !== null)('compareGgufModels through llama.cpp on the tiny llama', () => {
+describeWhen('compareGgufModels through llama.cpp on the tiny llama', skip === null ? null : { what: skip, install: 'npm ci (node-llama-cpp and @node-llama-cpp/linux-x64 are devDependencies)' }, () => {
   let dir = '';
   let original = '';
   let copy = '';
