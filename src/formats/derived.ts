@@ -27,7 +27,7 @@ export interface ElementConstants {
    * null when roundingBits > 22 (the rule never rounds up). */
   readonly evenThreshold: number | null;
   readonly zeroCode: number;
-  /** Code of −0 (that of +0 for unsigned floats). */
+  /** Code of −0 (0 for unsigned floats, which have no sign). */
   readonly negativeZeroCode: number;
   /** Positive NaN code, or null without one. */
   readonly nanCode: number | null;
@@ -106,7 +106,7 @@ export function elementConstants(el: ElementFormat): ElementConstants {
     maxFiniteSignificand: el.maxFinite * pow2(23 - el.emax),
     evenThreshold: rb <= 22 ? 2 ** 24 - 2 ** (22 - rb) : null,
     zeroCode: encodeElement(el, 0, 'rne'),
-    negativeZeroCode: el.kind === 'float' && !el.signed ? encodeElement(el, 0, 'rne') : encodeElement(el, -0, 'rne'),
+    negativeZeroCode: el.kind === 'float' && !el.signed ? 0 : encodeElement(el, -0, 'rne'),
     nanCode: el.kind === 'float' && el.nan !== 'none' ? encodeElement(el, NaN, 'rne') : null,
   });
   elementCache.set(el, c);
