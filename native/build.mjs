@@ -2,16 +2,20 @@
 // Builds the AssemblyScript kernels (native/kernels.ts) in four variants — {scalar, SIMD} ×
 // {shared memory for threads, plain memory} — into src/kernels/wasm/build/*.wasm, and writes
 // src/kernels/wasm/build/modules.ts holding the same bytes as base64 so the compiled package
-// loads them in Node and browsers without fs or fetch. Run with `npm run build:native`.
+// loads them in Node and browsers without fs or fetch. First it writes native/abi.ts, the job ABI
+// generated from src/kernels/wasm/job-layout.ts (native/abi.mjs). Run with `npm run build:native`.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { abiSource } from './abi.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'src/kernels/wasm/build');
 const asc = join(root, 'node_modules/.bin/asc');
 mkdirSync(outDir, { recursive: true });
+writeFileSync(join(root, 'native/abi.ts'), await abiSource(root));
+console.log('native: wrote native/abi.ts');
 
 const common = ['native/kernels.ts', '-O3', '--noAssert', '--runtime', 'stub', '--use', 'abort=', '--importMemory', '--initialMemory', '1'];
 const variants = [

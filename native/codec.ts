@@ -1,23 +1,18 @@
 // Exact scalar helpers shared by the kernels: a line-by-line port of src/formats/bits.ts and
 // src/formats/reference/element-codec.ts in float64, so every result equals the reference bit for bit.
 
-export const ROUND_RNE: i32 = 0;
-export const ROUND_RNA: i32 = 1;
-export const ROUND_RTZ: i32 = 2;
-export const ROUND_STOCHASTIC: i32 = 3;
-
-export const NAN_NONE: i32 = 0;
-export const NAN_IEEE: i32 = 1;
-export const NAN_ALL_ONES: i32 = 2;
-
-export const OVERFLOW_SATURATE: i32 = 0;
-export const OVERFLOW_INFINITY: i32 = 1;
-export const OVERFLOW_NAN: i32 = 2;
-
-export const ENC_TWOS: i32 = 0;
-export const ENC_SIGNMAG: i32 = 1;
-export const ENC_OFFSET: i32 = 2;
-export const ENC_UNSIGNED: i32 = 3;
+import {
+  ENC_OFFSET,
+  ENC_SIGNMAG,
+  ENC_TWOS,
+  NAN_IEEE,
+  NAN_NONE,
+  OVERFLOW_INFINITY,
+  OVERFLOW_SATURATE,
+  ROUND_RNA,
+  ROUND_RNE,
+  ROUND_RTZ,
+} from './abi';
 
 /** Returned by the encoders for a negative value in an unsigned element. */
 export const ERR_NEGATIVE: i64 = -1;

@@ -1,16 +1,110 @@
 // microscale WASM kernels. Every kernel reads a job (the descriptor's derived constants and the
 // buffers) from linear memory at `P`, written by src/kernels/wasm/params.ts and converted once by
 // `prepare`; kernels never see a format's name. Ranges are in blocks (elements for casts, rows for
-// matmul) so the worker pool can split a tensor between threads that share one memory.
+// matmul) so the worker pool can split a tensor between threads that share one memory. The job
+// ABI (slots, struct offsets, enum codes) comes from ./abi, generated from src/kernels/wasm/job-layout.ts.
 import {
-  FloatParams,
-  IntParams,
+  BLOCK_ELEMENT,
+  BLOCK_SCALE,
+  D_BIAS,
+  D_BITS,
+  D_EMAX,
+  D_EMIN,
+  D_ENCODING,
+  D_EXP_BITS,
+  D_FRAC_BITS,
+  D_INFINITY,
+  D_KIND,
+  D_K_MAX,
+  D_K_MIN,
+  D_LARGEST,
+  D_MAN_BITS,
+  D_MAX_FINITE,
+  D_MOST_NEGATIVE,
+  D_NAN,
+  D_NEGATIVE_ZERO_CODE,
+  D_OVERFLOW,
+  D_ROUNDING_BITS,
+  D_SIGNED,
+  D_SUBNORMALS,
+  D_TOP_EXP_FIELD,
+  D_TOP_MAN_FIELD,
+  D_ZERO,
+  D_ZERO_CODE,
+  J_BLOCKS_PER_ROW,
+  J_BLOCK_SIZE,
+  J_CLAMP_HI,
+  J_CLAMP_LO,
+  J_CODES,
+  J_EL_IS_F32,
+  J_EMULATOR_ELEMENT_STEP,
+  J_FAST_DEQUANTIZE,
+  J_FAST_QUANTIZE,
+  J_FLUSH,
+  J_GGML_QUANTIZERS,
+  J_HAS_CLAMP,
+  J_SCALE_FLOOR,
+  J_SCALE_MAX,
+  J_GGML_VALUES,
+  J_HAS_TENSOR_SCALE,
+  J_HAS_UPPER,
+  J_INFINITY_MAGNITUDE_CODE,
+  J_INNER,
+  J_LOG2_TABLE,
+  J_LUT,
+  J_LUT32,
+  J_MATMUL_MODE,
+  J_MATMUL_SHIFT,
+  J_MATMUL_SPECIAL,
+  J_MATMUL_TABLE,
+  J_MAX_MAGNITUDE_CODE,
+  J_N,
+  J_NAN_CODE,
+  J_OFFSETS,
+  J_OUT,
+  J_POW2_NAN_CODE,
+  J_ROUNDING,
+  J_ROWS,
+  J_ROW_LENGTH,
+  J_RULE,
+  J_SCALES,
+  J_SCALE_BITS,
+  J_SCALE_BYTES,
+  J_SCALE_IS_F32,
+  J_SCALE_LUT,
+  J_SCALE_MODE,
+  J_SCALE_NAN_CODE,
+  J_SCHEME,
+  J_SEED,
+  J_SUB_BITS,
+  J_SUB_PER_ROW,
+  J_SUB_SCALES,
+  J_SUB_SIZE,
+  J_TENSOR_SCALE,
+  J_UPPER,
+  J_X,
+  MODE_CEIL,
+  MODE_EVEN,
+  MODE_FLOOR,
+  OFF_ELEMENT_FLOAT,
+  OFF_ELEMENT_INT,
+  OFF_JOB,
+  OFF_SCALE_FLOAT,
   OVERFLOW_INFINITY,
   OVERFLOW_SATURATE,
   ROUND_RNA,
   ROUND_RNE,
   ROUND_RTZ,
   ROUND_STOCHASTIC,
+  RULE_ABSMAX,
+  RULE_MIN_MAX,
+  RULE_SIGNED_MAX,
+  SCHEME_CAST,
+  SCHEME_POW2,
+} from './abi';
+import {
+  FloatParams,
+  IntParams,
   roundMagnitude,
   encodeFloat,
   encodeInt,
@@ -19,105 +113,6 @@ import {
   seedMix,
   stochasticUniform,
 } from './codec';
-
-// ---------------------------------------------------------------------------------- job layout
-
-/** f64 slot indices written by the JS side (params.ts mirrors them). */
-const EL: i32 = 0; // element descriptor, 24 slots
-const SC: i32 = 32; // scale element descriptor, 24 slots
-const D_KIND: i32 = 0; // 0 float, 1 int
-const D_BITS: i32 = 1;
-const D_EXP: i32 = 2;
-const D_MAN: i32 = 3;
-const D_BIAS: i32 = 4;
-const D_SIGNED: i32 = 5;
-const D_INF: i32 = 6;
-const D_NAN: i32 = 7;
-const D_SUB: i32 = 8;
-const D_ZERO: i32 = 9;
-const D_TOPEXP: i32 = 10;
-const D_TOPMAN: i32 = 11;
-const D_EMIN: i32 = 12;
-const D_OVERFLOW: i32 = 13;
-const D_FRAC: i32 = 14;
-const D_ENC: i32 = 15;
-const D_KMAX: i32 = 16;
-const D_KMIN: i32 = 17;
-const D_EMAX: i32 = 18;
-const D_RBITS: i32 = 19;
-const D_MAXFINITE: i32 = 20;
-const D_ELMAX: i32 = 21;
-const D_SIGNEDDEN: i32 = 22;
-const D_ZEROCODE: i32 = 23;
-const D_NEGZEROCODE: i32 = 24;
-
-const J_SCHEME: i32 = 64;
-const J_N: i32 = 65;
-const J_ROWS: i32 = 66;
-const J_ROWLEN: i32 = 67;
-const J_INNER: i32 = 68;
-const J_BS: i32 = 69;
-const J_BPR: i32 = 70;
-const J_SUBSIZE: i32 = 71;
-const J_SUBBITS: i32 = 72;
-const J_SUBPR: i32 = 73;
-const J_ROUNDING: i32 = 74;
-const J_SEED: i32 = 75;
-const J_SCALEBITS: i32 = 76;
-const J_MICRO: i32 = 77;
-const J_GGML: i32 = 78;
-const J_FLUSH: i32 = 79;
-const J_SCALEMODE: i32 = 80;
-const J_RULE: i32 = 81;
-const J_UPPER: i32 = 82;
-const J_HASUPPER: i32 = 83;
-const J_HASTS: i32 = 84;
-const J_TS: i32 = 85;
-const J_CLAMPLO: i32 = 86;
-const J_CLAMPHI: i32 = 87;
-const J_HASCLAMP: i32 = 88;
-const J_TORCHAO: i32 = 89;
-const J_SCALEBYTES: i32 = 90;
-const J_SCALENAN: i32 = 91;
-const J_SCALEF32: i32 = 92;
-const J_ELF32: i32 = 93;
-const J_X: i32 = 96;
-const J_CODES: i32 = 97;
-const J_SCALES: i32 = 98;
-const J_SUBS: i32 = 99;
-const J_OFFSETS: i32 = 100;
-const J_OUT: i32 = 101;
-const J_LUT: i32 = 102;
-const J_SCALELUT: i32 = 103;
-const J_LOG2T: i32 = 104;
-const J_LUT32: i32 = 105;
-const J_FASTDEQ: i32 = 106;
-const J_FASTQ: i32 = 107;
-const J_MAXMAG: i32 = 108;
-const J_INFMAG: i32 = 109;
-const J_NANCODE: i32 = 110;
-const J_MMMODE: i32 = 111;
-const J_MMSHIFT: i32 = 112;
-const J_MMTAB: i32 = 113;
-const J_MMSPECIAL: i32 = 114;
-const J_POW2NAN: i32 = 115;
-
-/** Byte offsets of the converted structs inside the job area. */
-const OFF_JOB: usize = 1024;
-const OFF_EF: usize = 1536;
-const OFF_SF: usize = 1600;
-const OFF_EI: usize = 1664;
-
-const SCHEME_CAST: i32 = 0;
-const SCHEME_POW2: i32 = 1;
-
-const RULE_ABSMAX: i32 = 0;
-const RULE_SIGNEDMAX: i32 = 1;
-const RULE_MINMAX: i32 = 2;
-
-const MODE_FLOOR: i32 = 0;
-const MODE_CEIL: i32 = 1;
-const MODE_EVEN: i32 = 2;
 
 @unmanaged
 class Job {
@@ -156,7 +151,8 @@ class Job {
   clampLo: f64 = 0;
   clampHi: f64 = 0;
   hasClamp: bool = false;
-  torchao: bool = false;
+  scaleFloor: f64 = 0;
+  scaleMax: f64 = 0;
   scaleBytes: i32 = 0;
   scaleNanCode: i64 = 0;
   scaleIsF32: bool = false;
@@ -176,6 +172,7 @@ class Job {
   scaleLut: usize = 0;
   log2Table: usize = 0;
   lut32: usize = 0;
+  ggmlValues: usize = 0;
   mmMode: i32 = 0;
   mmShift: i32 = 0;
   mmTab: usize = 0;
@@ -198,92 +195,94 @@ class Job {
 
 function fillFloat(P: usize, base: i32, f: FloatParams): void {
   f.bits = islot(P, base + D_BITS);
-  f.expBits = islot(P, base + D_EXP);
-  f.manBits = islot(P, base + D_MAN);
+  f.expBits = islot(P, base + D_EXP_BITS);
+  f.manBits = islot(P, base + D_MAN_BITS);
   f.bias = islot(P, base + D_BIAS);
   f.signed = islot(P, base + D_SIGNED) != 0;
-  f.infinity = islot(P, base + D_INF) != 0;
+  f.infinity = islot(P, base + D_INFINITY) != 0;
   f.nan = islot(P, base + D_NAN);
-  f.subnormals = islot(P, base + D_SUB) != 0;
+  f.subnormals = islot(P, base + D_SUBNORMALS) != 0;
   f.zero = islot(P, base + D_ZERO) != 0;
-  f.topExpField = islot(P, base + D_TOPEXP);
-  f.topManField = islot(P, base + D_TOPMAN);
+  f.topExpField = islot(P, base + D_TOP_EXP_FIELD);
+  f.topManField = islot(P, base + D_TOP_MAN_FIELD);
   f.emin = islot(P, base + D_EMIN);
 }
 
 /** Convert the f64 slots at P into the typed structs the kernels read. Call once per job, before any range. */
 export function prepare(P: usize): void {
   const J = changetype<Job>(P + OFF_JOB);
-  const ef = changetype<FloatParams>(P + OFF_EF);
-  const sf = changetype<FloatParams>(P + OFF_SF);
-  const ei = changetype<IntParams>(P + OFF_EI);
-  fillFloat(P, EL, ef);
-  fillFloat(P, SC, sf);
-  ei.bits = islot(P, EL + D_BITS);
-  ei.fracBits = islot(P, EL + D_FRAC);
-  ei.encoding = islot(P, EL + D_ENC);
-  ei.kMax = slot(P, EL + D_KMAX);
-  ei.kMin = slot(P, EL + D_KMIN);
+  const ef = changetype<FloatParams>(P + OFF_ELEMENT_FLOAT);
+  const sf = changetype<FloatParams>(P + OFF_SCALE_FLOAT);
+  const ei = changetype<IntParams>(P + OFF_ELEMENT_INT);
+  fillFloat(P, BLOCK_ELEMENT, ef);
+  fillFloat(P, BLOCK_SCALE, sf);
+  ei.bits = islot(P, BLOCK_ELEMENT + D_BITS);
+  ei.fracBits = islot(P, BLOCK_ELEMENT + D_FRAC_BITS);
+  ei.encoding = islot(P, BLOCK_ELEMENT + D_ENCODING);
+  ei.kMax = slot(P, BLOCK_ELEMENT + D_K_MAX);
+  ei.kMin = slot(P, BLOCK_ELEMENT + D_K_MIN);
   J.scheme = islot(P, J_SCHEME);
-  J.elIsFloat = islot(P, EL + D_KIND) == 0;
-  J.elBits = islot(P, EL + D_BITS);
-  J.elOverflow = islot(P, EL + D_OVERFLOW);
-  J.zeroCode = <i64>slot(P, EL + D_ZEROCODE);
-  J.negZeroCode = <i64>slot(P, EL + D_NEGZEROCODE);
-  J.emax = islot(P, EL + D_EMAX);
-  J.roundingBits = islot(P, EL + D_RBITS);
-  J.maxFinite = slot(P, EL + D_MAXFINITE);
-  J.elMax = slot(P, EL + D_ELMAX);
-  J.signedDen = slot(P, EL + D_SIGNEDDEN);
+  J.elIsFloat = islot(P, BLOCK_ELEMENT + D_KIND) == 0;
+  J.elBits = islot(P, BLOCK_ELEMENT + D_BITS);
+  J.elOverflow = islot(P, BLOCK_ELEMENT + D_OVERFLOW);
+  J.zeroCode = <i64>slot(P, BLOCK_ELEMENT + D_ZERO_CODE);
+  J.negZeroCode = <i64>slot(P, BLOCK_ELEMENT + D_NEGATIVE_ZERO_CODE);
+  J.emax = islot(P, BLOCK_ELEMENT + D_EMAX);
+  J.roundingBits = islot(P, BLOCK_ELEMENT + D_ROUNDING_BITS);
+  J.maxFinite = slot(P, BLOCK_ELEMENT + D_MAX_FINITE);
+  J.elMax = slot(P, BLOCK_ELEMENT + D_LARGEST);
+  J.signedDen = slot(P, BLOCK_ELEMENT + D_MOST_NEGATIVE);
   J.n = islot(P, J_N);
   J.rows = islot(P, J_ROWS);
-  J.rowLength = islot(P, J_ROWLEN);
+  J.rowLength = islot(P, J_ROW_LENGTH);
   J.inner = islot(P, J_INNER);
-  J.bs = islot(P, J_BS);
-  J.bpr = islot(P, J_BPR);
-  J.subSize = islot(P, J_SUBSIZE);
-  J.subBits = islot(P, J_SUBBITS);
-  J.subPerRow = islot(P, J_SUBPR);
+  J.bs = islot(P, J_BLOCK_SIZE);
+  J.bpr = islot(P, J_BLOCKS_PER_ROW);
+  J.subSize = islot(P, J_SUB_SIZE);
+  J.subBits = islot(P, J_SUB_BITS);
+  J.subPerRow = islot(P, J_SUB_PER_ROW);
   J.rounding = islot(P, J_ROUNDING);
   J.seedMix = seedMix(<u32>(<i64>slot(P, J_SEED)));
-  J.scaleBits = islot(P, J_SCALEBITS);
-  J.micro = islot(P, J_MICRO) != 0;
-  J.ggml = islot(P, J_GGML) != 0;
+  J.scaleBits = islot(P, J_SCALE_BITS);
+  J.micro = islot(P, J_EMULATOR_ELEMENT_STEP) != 0;
+  J.ggml = islot(P, J_GGML_QUANTIZERS) != 0;
   J.flush = islot(P, J_FLUSH) != 0;
-  J.scaleMode = islot(P, J_SCALEMODE);
+  J.scaleMode = islot(P, J_SCALE_MODE);
   J.rule = islot(P, J_RULE);
   J.upper = slot(P, J_UPPER);
-  J.hasUpper = islot(P, J_HASUPPER) != 0;
-  J.hasTensorScale = islot(P, J_HASTS) != 0;
-  J.tensorScale = slot(P, J_TS);
-  J.clampLo = slot(P, J_CLAMPLO);
-  J.clampHi = slot(P, J_CLAMPHI);
-  J.hasClamp = islot(P, J_HASCLAMP) != 0;
-  J.torchao = islot(P, J_TORCHAO) != 0;
-  J.scaleBytes = islot(P, J_SCALEBYTES);
-  J.scaleNanCode = <i64>slot(P, J_SCALENAN);
-  J.scaleIsF32 = islot(P, J_SCALEF32) != 0;
-  J.elIsF32 = islot(P, J_ELF32) != 0;
-  J.fastDeq = islot(P, J_FASTDEQ) != 0;
-  J.fastQuant = islot(P, J_FASTQ);
-  J.maxMagCode = islot(P, J_MAXMAG);
-  J.infMagCode = islot(P, J_INFMAG);
-  J.nanCode = islot(P, J_NANCODE);
+  J.hasUpper = islot(P, J_HAS_UPPER) != 0;
+  J.hasTensorScale = islot(P, J_HAS_TENSOR_SCALE) != 0;
+  J.tensorScale = slot(P, J_TENSOR_SCALE);
+  J.clampLo = slot(P, J_CLAMP_LO);
+  J.clampHi = slot(P, J_CLAMP_HI);
+  J.hasClamp = islot(P, J_HAS_CLAMP) != 0;
+  J.scaleFloor = slot(P, J_SCALE_FLOOR);
+  J.scaleMax = slot(P, J_SCALE_MAX);
+  J.scaleBytes = islot(P, J_SCALE_BYTES);
+  J.scaleNanCode = <i64>slot(P, J_SCALE_NAN_CODE);
+  J.scaleIsF32 = islot(P, J_SCALE_IS_F32) != 0;
+  J.elIsF32 = islot(P, J_EL_IS_F32) != 0;
+  J.fastDeq = islot(P, J_FAST_DEQUANTIZE) != 0;
+  J.fastQuant = islot(P, J_FAST_QUANTIZE);
+  J.maxMagCode = islot(P, J_MAX_MAGNITUDE_CODE);
+  J.infMagCode = islot(P, J_INFINITY_MAGNITUDE_CODE);
+  J.nanCode = islot(P, J_NAN_CODE);
   J.x = uslot(P, J_X);
   J.codes = uslot(P, J_CODES);
   J.scales = uslot(P, J_SCALES);
-  J.subs = uslot(P, J_SUBS);
+  J.subs = uslot(P, J_SUB_SCALES);
   J.offsets = uslot(P, J_OFFSETS);
   J.out = uslot(P, J_OUT);
   J.lut = uslot(P, J_LUT);
-  J.scaleLut = uslot(P, J_SCALELUT);
-  J.log2Table = uslot(P, J_LOG2T);
+  J.scaleLut = uslot(P, J_SCALE_LUT);
+  J.log2Table = uslot(P, J_LOG2_TABLE);
   J.lut32 = uslot(P, J_LUT32);
-  J.mmMode = islot(P, J_MMMODE);
-  J.mmShift = islot(P, J_MMSHIFT);
-  J.mmTab = uslot(P, J_MMTAB);
-  J.mmSpecial = islot(P, J_MMSPECIAL);
-  J.pow2Nan = islot(P, J_POW2NAN);
+  J.ggmlValues = uslot(P, J_GGML_VALUES);
+  J.mmMode = islot(P, J_MATMUL_MODE);
+  J.mmShift = islot(P, J_MATMUL_SHIFT);
+  J.mmTab = uslot(P, J_MATMUL_TABLE);
+  J.mmSpecial = islot(P, J_MATMUL_SPECIAL);
+  J.pow2Nan = islot(P, J_POW2_NAN_CODE);
 }
 
 // ---------------------------------------------------------------------------------- bit streams
@@ -424,8 +423,8 @@ function tauEnd(): void {
 
 // @ts-ignore: decorator
 @inline function encodeElementAt(P: usize, J: Job, a: f64, u: f64, overflow: i32): i64 {
-  if (J.elIsFloat) return encodeFloat(changetype<FloatParams>(P + OFF_EF), a, J.rounding, u, overflow);
-  return encodeInt(changetype<IntParams>(P + OFF_EI), a, J.rounding, u);
+  if (J.elIsFloat) return encodeFloat(changetype<FloatParams>(P + OFF_ELEMENT_FLOAT), a, J.rounding, u, overflow);
+  return encodeInt(changetype<IntParams>(P + OFF_ELEMENT_INT), a, J.rounding, u);
 }
 
 // ---------------------------------------------------------------------------------- quantize
@@ -611,25 +610,17 @@ function ggmlMxfp4Block(J: Job, g: i32, xb: usize, len: i32): void {
   const e = amax > 0.0 && amax < Infinity ? <i32>x86ToByte(<f64>(floorLog2F32(J, amax) - 2 + 127)) : 0;
   store<u8>(J.scales + <usize>g, <u8>e);
   const d = pow2(e - 128);
-  for (let j = 0; j < len; j++) push(ggmlBestIndex(<f64>load<f32>(xb + (<usize>j << 2)), d));
+  for (let j = 0; j < len; j++) push(ggmlBestIndex(J, <f64>load<f32>(xb + (<usize>j << 2)), d));
 }
 
-const KVALUE_COUNT: i32 = 16;
-
-// @ts-ignore: decorator
-@inline function kvalue(i: i32): f64 {
-  // ggml's kvalues_mxfp4 table {0,1,2,3,4,6,8,12,0,-1,-2,-3,-4,-6,-8,-12} (FP4 E2M1 doubled)
-  const m = i & 7;
-  const mag: f64 = m < 4 ? <f64>m : m == 4 ? 4.0 : m == 5 ? 6.0 : m == 6 ? 8.0 : 12.0;
-  return i >= 8 ? -mag : mag;
-}
-
-/** ggml's best_index: the first index minimising |fround(K[i]·d) − x| in float32. */
-function ggmlBestIndex(x: f64, d: f64): i32 {
+/** ggml's best_index: the first index minimising |fround(K[i]·d) − x| in float32, K the job's
+ * ggml value table (kvalues_mxfp4), one entry per element code. */
+function ggmlBestIndex(J: Job, x: f64, d: f64): i32 {
+  const count = 1 << J.elBits;
   let best = 0;
-  let bestErr = Math.abs(fround(fround(kvalue(0) * d) - x));
-  for (let i = 1; i < KVALUE_COUNT; i++) {
-    const err = Math.abs(fround(fround(kvalue(i) * d) - x));
+  let bestErr = Math.abs(fround(fround(load<f64>(J.ggmlValues) * d) - x));
+  for (let i = 1; i < count; i++) {
+    const err = Math.abs(fround(fround(load<f64>(J.ggmlValues + (<usize>i << 3)) * d) - x));
     if (err < bestErr) {
       best = i;
       bestErr = err;
@@ -655,19 +646,19 @@ function encodeMicroxcaling(P: usize, J: Job, a: f64, u: f64): i64 {
   let q: f64 = 0;
   if (mag != 0.0) {
     if (J.elIsFloat) {
-      const ef = changetype<FloatParams>(P + OFF_EF);
+      const ef = changetype<FloatParams>(P + OFF_ELEMENT_FLOAT);
       const pe = max(floorLog2F32(J, mag), ef.emin);
       const r = microxcalingRound(mag * pow2(ef.manBits - pe), J.rounding, u);
       q = Math.min(r * pow2(pe - ef.manBits), J.maxFinite);
     } else {
-      const ei = changetype<IntParams>(P + OFF_EI);
+      const ei = changetype<IntParams>(P + OFF_ELEMENT_INT);
       const r = microxcalingRound(mag * pow2(ei.fracBits), J.rounding, u);
       q = Math.min(r, ei.kMax) * pow2(-ei.fracBits);
     }
   }
   const v = a < 0.0 ? -q : q;
-  if (J.elIsFloat) return encodeFloat(changetype<FloatParams>(P + OFF_EF), v, ROUND_RNE, 0, OVERFLOW_SATURATE);
-  return encodeInt(changetype<IntParams>(P + OFF_EI), v, ROUND_RNE, 0);
+  if (J.elIsFloat) return encodeFloat(changetype<FloatParams>(P + OFF_ELEMENT_FLOAT), v, ROUND_RNE, 0, OVERFLOW_SATURATE);
+  return encodeInt(changetype<IntParams>(P + OFF_ELEMENT_INT), v, ROUND_RNE, 0);
 }
 
 function pow2Block(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i32 {
@@ -780,8 +771,8 @@ let fRtz: bool = false;
 let fShift: i32 = 0;
 
 function fastSetup(P: usize, J: Job): void {
-  const ef = changetype<FloatParams>(P + OFF_EF);
-  const ei = changetype<IntParams>(P + OFF_EI);
+  const ef = changetype<FloatParams>(P + OFF_ELEMENT_FLOAT);
+  const ei = changetype<IntParams>(P + OFF_ELEMENT_INT);
   fKind = J.fastQuant;
   fRtz = J.rounding != ROUND_RNE;
   fSignShift = J.elBits - 1;
@@ -1033,10 +1024,11 @@ function pow2FastBlock(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32)
   return -1;
 }
 
-/** ggml's ggml_fp32_to_ue4m3 (reference/ggml.ts ggmlUe4m3): half-up mantissa, ≥ 248 → 0x7E. */
-function ggmlUe4m3(v: f64): i64 {
+/** ggml's ggml_fp32_to_ue4m3 (reference/ggml.ts ggmlUe4m3): half-up mantissa, capped at `cap`
+ * (the scale element's largest value), ≥ 248 → 0x7E. */
+function ggmlUe4m3(v: f64, cap: f64): i64 {
   if (!(v > 0.0)) return 0;
-  const x = Math.min(v, 448.0);
+  const x = Math.min(v, cap);
   const e = flog2(x);
   let ue = e + 7;
   if (ue <= 0) {
@@ -1052,12 +1044,6 @@ function ggmlUe4m3(v: f64): i64 {
     if (ue >= 15) return 0x7e;
   }
   return <i64>((ue << 3) | m);
-}
-
-function decodeUe4m3(code: i32): f64 {
-  const e = (code >> 3) & 15;
-  const m = code & 7;
-  return e == 0 ? <f64>m * pow2(-9) : <f64>(8 + m) * pow2(e - 10);
 }
 
 function scaledBlock(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): i32 {
@@ -1088,11 +1074,11 @@ function scaledBlock(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): 
   }
   if (!finite) {
     storeScale(J, J.scales, g, J.scaleNanCode);
-    if (rule == RULE_MINMAX) storeScale(J, J.offsets, g, J.scaleNanCode);
+    if (rule == RULE_MIN_MAX) storeScale(J, J.offsets, g, J.scaleNanCode);
     for (let j = 0; j < len; j++) push(J.zeroCode);
     return -1;
   }
-  const sf = changetype<FloatParams>(P + OFF_SF);
+  const sf = changetype<FloatParams>(P + OFF_SCALE_FLOAT);
   if (J.ggml) {
     ggmlIntBlock(P, J, sf, g, xb, len, amax, signedMax, lo, hi);
     return -1;
@@ -1103,7 +1089,7 @@ function scaledBlock(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): 
     const m = J.hasUpper ? Math.min(amax, J.upper) : amax;
     d = fround(m / J.elMax);
     if (J.hasTensorScale) d = fround(d / J.tensorScale);
-  } else if (rule == RULE_SIGNEDMAX) {
+  } else if (rule == RULE_SIGNED_MAX) {
     d = fround(signedMax / J.signedDen);
   } else {
     if (len == 0) {
@@ -1114,14 +1100,14 @@ function scaledBlock(P: usize, J: Job, g: i32, row: i32, start: i32, len: i32): 
     offset = lo;
   }
   if (J.hasClamp) d = Math.min(Math.max(d, J.clampLo), J.clampHi);
-  if (J.torchao && J.hasTensorScale) d = Math.max(d, pow2(-6));
+  if (J.scaleFloor > 0.0) d = Math.max(d, J.scaleFloor);
   let scaleCode = encodeFloat(sf, d, ROUND_RNE, 0, OVERFLOW_SATURATE);
   if (scaleCode < 0) scaleCode = 0; // unreachable: d is finite and non-negative for unsigned scales
   storeScale(J, J.scales, g, scaleCode);
   const dq = scaleValue(J, <u32>scaleCode);
   const total = J.hasTensorScale ? fround(J.tensorScale * dq) : dq;
   let offq: f64 = 0;
-  const minMax = rule == RULE_MINMAX;
+  const minMax = rule == RULE_MIN_MAX;
   if (minMax) {
     let oc = encodeFloat(sf, offset, ROUND_RNE, 0, OVERFLOW_SATURATE);
     if (oc < 0) oc = 0; // an unsigned offset element cannot hold a negative minimum
@@ -1179,25 +1165,25 @@ function scaledFastElements(J: Job, xb: usize, len: i32, total: f32, off: f32, m
 }
 
 function ggmlIntBlock(P: usize, J: Job, sf: FloatParams, g: i32, xb: usize, len: i32, amax: f64, signedMax: f64, lo: f64, hi: f64): void {
-  const ei = changetype<IntParams>(P + OFF_EI);
+  const ei = changetype<IntParams>(P + OFF_ELEMENT_INT);
   const bits = ei.bits;
   const levels: f64 = <f64>(1 << bits);
   const half = levels / 2.0;
   const rule = J.rule;
   let d: f64;
   if (rule == RULE_ABSMAX) d = fround(amax / ei.kMax);
-  else if (rule == RULE_SIGNEDMAX) d = fround(signedMax / -half);
+  else if (rule == RULE_SIGNED_MAX) d = fround(signedMax / -half);
   else d = fround(fround(hi - lo) / (levels - 1.0));
   const id = d != 0.0 ? fround(1.0 / d) : 0.0;
   storeScale(J, J.scales, g, encodeFloat(sf, d, ROUND_RNE, 0, OVERFLOW_INFINITY));
-  if (rule == RULE_MINMAX) storeScale(J, J.offsets, g, encodeFloat(sf, lo, ROUND_RNE, 0, OVERFLOW_INFINITY));
+  if (rule == RULE_MIN_MAX) storeScale(J, J.offsets, g, encodeFloat(sf, lo, ROUND_RNE, 0, OVERFLOW_INFINITY));
   for (let j = 0; j < len; j++) {
     const x = <f64>load<f32>(xb + (<usize>j << 2));
     // x86-64's code for the casts C leaves undefined when 1/d overflows (reference/ggml.ts)
     let q: i64;
     if (rule == RULE_ABSMAX) {
       q = x86ToByte(roundf(fround(x * id)));
-    } else if (rule == RULE_SIGNEDMAX) {
+    } else if (rule == RULE_SIGNED_MAX) {
       q = min(<i64>(levels - 1.0), x86ToByte(fround(fround(x * id) + (half + 0.5))));
     } else {
       q = min(<i64>(levels - 1.0), x86ToByte(fround(fround(fround(x - lo) * id) + 0.5)));
@@ -1208,10 +1194,10 @@ function ggmlIntBlock(P: usize, J: Job, sf: FloatParams, g: i32, xb: usize, len:
 
 /** ggml's quantize_row_nvfp4_ref for one sub-block (reference/ggml.ts ggmlNvfp4Block). */
 function ggmlNvfp4Block(J: Job, g: i32, xb: usize, len: i32): void {
-  const code = ggmlUe4m3(fround(ggmlAmax(xb, len) / 6.0));
+  const code = ggmlUe4m3(fround(ggmlAmax(xb, len) / J.elMax), J.scaleMax);
   storeScale(J, J.scales, g, code);
-  const d = code == 0 ? 0.0 : fround(decodeUe4m3(<i32>code) / 2.0);
-  for (let j = 0; j < len; j++) push(ggmlBestIndex(<f64>load<f32>(xb + (<usize>j << 2)), d));
+  const d = code == 0 ? 0.0 : fround(scaleValue(J, <u32>code) / 2.0);
+  for (let j = 0; j < len; j++) push(ggmlBestIndex(J, <f64>load<f32>(xb + (<usize>j << 2)), d));
 }
 
 // ---------------------------------------------------------------------------------- dequantize
@@ -1242,7 +1228,7 @@ function dequantizeBlocksTo(P: usize, J: Job, g0: i32, g1: i32, dst: usize): voi
   const pow2Scheme = J.scheme == SCHEME_POW2;
   const pow2Bias = (1 << (J.scaleBits - 1)) - 1;
   const pow2Nan = J.pow2Nan;
-  const minMax = J.rule == RULE_MINMAX && !pow2Scheme;
+  const minMax = J.rule == RULE_MIN_MAX && !pow2Scheme;
   const sub = J.subSize;
   const base = blockStart(J, g0);
   for (let g = g0; g < g1; g++) {
@@ -1726,7 +1712,7 @@ function matmulFusedRange(J: Job, a: usize, m: i32, K: i32, N: i32, y: usize, sc
   const tab = mode == MM_NIBBLE ? v128.load(J.mmTab) : i32x4.splat(0);
   const up = f32x4.splat(<f32>pow2(shift));
   const special = i8x16.splat(<i8>J.mmSpecial);
-  const magShift = mode == MM_FP8 ? 7 - changetype<FloatParams>(changetype<usize>(J) - OFF_JOB + OFF_EF).manBits : 0;
+  const magShift = mode == MM_FP8 ? 7 - changetype<FloatParams>(changetype<usize>(J) - OFF_JOB + OFF_ELEMENT_FLOAT).manBits : 0;
   for (let i = 0; i < m; i++) {
     let ar = a + <usize>i * (<usize>K << 2);
     if (mode == MM_NIBBLE) {

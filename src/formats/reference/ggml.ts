@@ -8,11 +8,13 @@ import { parseFormat } from '../names.js';
 import { resolveOptions } from '../options.js';
 import { packCodes, unpackCodes } from '../pack.js';
 import { QuantizedTensor, newScaleArray } from '../quantized.js';
+import { ggmlValueTable } from '../derived.js';
 import { encodeFloat } from './element-codec.js';
 import type { QuantizeContext } from './quantize.js';
 
 const fround = Math.fround;
-const KVALUES = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
+/** ggml's kvalues_mxfp4 (E2M1 values doubled). */
+const KVALUES = ggmlValueTable(ELEMENTS.fp4_e2m1);
 const E2M1_NEGATIVE_ZERO = encodeFloat(ELEMENTS.fp4_e2m1, -0, 'rne');
 
 /** GGML_FP32_TO_FP16: round to nearest even, overflow to ±Inf (IEEE). */

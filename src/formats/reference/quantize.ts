@@ -9,6 +9,7 @@ import { flatIndex, layoutOf, type Layout } from '../layout.js';
 import type { ResolvedOptions } from '../options.js';
 import { packCodes, packedByteLength } from '../pack.js';
 import { QuantizedTensor, newScaleArray, scaleElementOf, storedElement, type ScaleArray } from '../quantized.js';
+import { defaultTensorScale as defaultTensorScaleOf, kernelRules, type KernelRules } from '../derived.js';
 import { decodeElement, encodeElement, type Rounding } from './element-codec.js';
 import { ggmlMxfp4Block, ggmlNvfp4Block, ggmlScaledBlock } from './ggml.js';
 import { encodeMicroxcaling } from './microxcaling.js';
@@ -30,7 +31,7 @@ interface Ctx {
   readonly taus: Uint8Array | null;
   readonly rounding: Rounding;
   readonly stochastic: boolean;
-  readonly ggml: boolean;
+  readonly rules: KernelRules;
   tensorScale: number;
   /** Flat input index of each value in `buf` (filled only for stochastic rounding). */
   readonly flat: Float64Array;
@@ -63,7 +64,7 @@ export function quantizeReference(x: Float32Array, format: Format, opts: Resolve
     taus: format.subBlock ? new Uint8Array(layout.subScaleCount) : null,
     rounding: opts.rounding,
     stochastic: opts.rounding === 'stochastic',
-    ggml: opts.preset === 'ggml',
+    rules: kernelRules(format, opts),
     tensorScale: 1,
     flat: new Float64Array(opts.rounding === 'stochastic' ? Math.max(layout.blockSize, 1) : 0),
     buf: new Float64Array(Math.max(layout.blockSize, 1)),
@@ -71,7 +72,7 @@ export function quantizeReference(x: Float32Array, format: Format, opts: Resolve
   if (format.scheme === 'cast') {
     quantizeCast(ctx, x);
   } else {
-    if (format.tensorScale) ctx.tensorScale = tensorScale ?? defaultTensorScale(x, format);
+    if (format.tensorScale) ctx.tensorScale = tensorScale ?? tensorAmaxScale(x, format);
     const bs = layout.blockSize;
     for (let row = 0; row < layout.rows; row++) {
       for (let b = 0; b < layout.blocksPerRow; b++) {
@@ -125,11 +126,11 @@ function quantizeCast(ctx: Ctx, x: Float32Array): void {
 
 function pow2Block(ctx: Ctx, len: number, pos: number, si: number, subBase: number): void {
   const { buf, el, codes, opts, format } = ctx;
-  if (ctx.ggml) return ggmlMxfp4Block(ctx, len, pos, si);
+  if (ctx.rules.ggmlQuantizers) return ggmlMxfp4Block(ctx, len, pos, si);
   const sb = opts.scaleBits;
   const smax = 2 ** (sb - 1) - 1;
   const nanScale = 2 ** sb - 1;
-  const micro = opts.preset === 'microxcaling';
+  const micro = ctx.rules.emulatorElementStep;
   // the emulator's shared exponent is the float32 log2's floor (its only scale rule is floor)
   const microLog2 = micro && opts.scaleMode === 'floor';
   const sub = format.subBlock;
@@ -189,21 +190,19 @@ function pow2Block(ctx: Ctx, len: number, pos: number, si: number, subBase: numb
 
 // ---------------------------------------------------------------------------- multiplicative scales
 
-function defaultTensorScale(x: Float32Array, format: Format): number {
+function tensorAmaxScale(x: Float32Array, format: Format): number {
   let amax = 0;
   for (let i = 0; i < x.length; i++) {
     const a = Math.abs(x[i]!);
     if (a > amax && a !== Infinity) amax = a;
   }
-  if (amax === 0) return 1;
-  const denom = fround(format.element.maxFinite * format.scaleElement!.maxFinite);
-  return Math.max(fround(amax / denom), pow2(-149));
+  return defaultTensorScaleOf(format, amax);
 }
 
 function scaledBlock(ctx: Ctx, len: number, pos: number, si: number): void {
   const { buf, el, codes, format, scaleEl } = ctx;
   const rule = format.scaleRule!;
-  if (ctx.ggml && el.kind === 'float') return ggmlNvfp4Block(ctx, len, pos, si);
+  if (ctx.rules.ggmlQuantizers && el.kind === 'float') return ggmlNvfp4Block(ctx, len, pos, si);
   let amax = 0;
   let signedMax = 0;
   let lo = Infinity;
@@ -230,7 +229,7 @@ function scaledBlock(ctx: Ctx, len: number, pos: number, si: number): void {
     for (let j = 0; j < len; j++) codes[pos + j] = zero;
     return;
   }
-  if (ctx.ggml) {
+  if (ctx.rules.ggmlQuantizers) {
     ggmlScaledBlock(ctx, len, pos, si, { amax, signedMax, lo, hi });
     return;
   }
@@ -249,7 +248,7 @@ function scaledBlock(ctx: Ctx, len: number, pos: number, si: number): void {
     offset = lo;
   }
   if (format.scaleClamp) d = Math.min(Math.max(d, format.scaleClamp[0]), format.scaleClamp[1]);
-  if (ctx.opts.preset === 'torchao' && format.tensorScale) d = Math.max(d, pow2(-6));
+  if (ctx.rules.scaleFloor !== null) d = Math.max(d, ctx.rules.scaleFloor);
   const scaleCode = encodeElement(scaleEl!, d, 'rne');
   ctx.scales[si] = scaleCode;
   const dq = decodeElement(scaleEl!, scaleCode);

@@ -1,13 +1,13 @@
 // The WASM backend: validates like the core, lays a job out in linear memory, runs the kernels
 // on the calling thread and the worker pool, and copies results into the core's QuantizedTensor.
 import { checkInput, quantize as referenceQuantize, toFormat } from '../../formats/api.js';
-import { pow2 } from '../../formats/bits.js';
 import { OptionError } from '../../formats/errors.js';
 import type { Format } from '../../formats/format.js';
 import { layoutOf } from '../../formats/layout.js';
 import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from '../../formats/options.js';
 import { packedByteLength } from '../../formats/pack.js';
-import { QuantizedTensor, newScaleArray, scaleBytes, scaleElementOf, storedElement } from '../../formats/quantized.js';
+import { QuantizedTensor, newScaleArray, scaleBytes } from '../../formats/quantized.js';
+import { binadeStart, defaultTensorScale, float32Log2Thresholds, kernelConstants } from '../../formats/derived.js';
 import type { ElementFormat } from '../../formats/element.js';
 import { dequantizeReference } from '../../formats/reference/dequantize.js';
 import { decodeTable } from '../../formats/reference/element-codec.js';
@@ -67,6 +67,7 @@ class Engine {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly tables = new Map<ElementFormat, Tables>();
   private log2Table = 0;
+  private ggmlTables = new Map<readonly number[], number>();
   private disposed = false;
   /** matmul weights kept in linear memory between calls, by tensor object (tensors are immutable). */
   private weights = new WeakMap<QuantizedTensor, CachedWeights>();
@@ -187,6 +188,7 @@ class Engine {
   private dropPersistent(): void {
     this.tables.clear();
     this.log2Table = 0;
+    this.ggmlTables.clear();
     this.weights = new WeakMap();
     this.heap.clearPersistent();
   }
@@ -228,33 +230,24 @@ class Engine {
     return t;
   }
 
-  /** Per binade k of float32, the first bit pattern x with ⌊fround(log2 x)⌋ = k + 1 (the float32
-   * log2 of the ggml and microxcaling presets). */
-  private ggmlLog2Table(): number {
+  /** float32Log2Thresholds as the kernels read it: a pattern per binade k = −149…127, the first
+   * of binade k + 1 where none reaches k + 1 (native/kernels.ts floorLog2F32). */
+  private float32Log2Table(): number {
     if (this.log2Table) return this.log2Table;
-    const f = new Float32Array(1);
-    const u = new Uint32Array(f.buffer);
-    const exp = (bits: number) => {
-      u[0] = bits;
-      return Math.floor(fround(Math.log2(f[0]!)));
-    };
-    const table = new Uint32Array(277);
-    for (let k = -149; k <= 127; k++) {
-      f[0] = pow2(k);
-      let lo = u[0]!;
-      const last = k === 127 ? 0x7f7fffff : ((f[0] = pow2(k + 1)), u[0]! - 1);
-      let hi = last + 1;
-      // smallest pattern in [lo, last] reaching k + 1 (monotone in x); last + 1 when none does
-      while (lo < hi) {
-        const mid = lo + Math.floor((hi - lo) / 2);
-        if (exp(mid) >= k + 1) hi = mid;
-        else lo = mid + 1;
-      }
-      table[k + 149] = hi;
-    }
+    const table = Uint32Array.from(float32Log2Thresholds(), (t, i) => t ?? binadeStart(i - 149 + 1));
     const p = this.heap.persist(table.length * 4);
     this.heap.u32(p, table.length).set(table);
     this.log2Table = p;
+    return p;
+  }
+
+  /** A ggml value table (kernel constants' ggmlValues) as float64 in the persistent zone. */
+  private ggmlValueTable(values: readonly number[]): number {
+    const hit = this.ggmlTables.get(values);
+    if (hit) return hit;
+    const p = this.heap.persist(values.length * 8);
+    this.heap.f64(p, values.length).set(values);
+    this.ggmlTables.set(values, p);
     return p;
   }
 
@@ -262,13 +255,14 @@ class Engine {
 
   private spec(format: Format, options: ResolvedOptions, tensorScale: number): JobSpec {
     const layout = layoutOf(format, options);
-    const element = storedElement(format, options.preset);
+    const constants = kernelConstants(format, options);
     return {
       format,
       options,
       layout,
-      element,
-      scaleElement: scaleElementOf(format, options),
+      constants,
+      element: constants.element.element,
+      scaleElement: constants.scaleElement,
       tensorScale,
       fastDequantize: true,
     };
@@ -281,7 +275,8 @@ class Engine {
     this.reserveTables([el, sEl]);
     const elTables = opts.out || opts.forDequantize ? this.tablesFor(el) : { lut: 0, lut32: 0, matmul: null };
     const sTables = sEl && format.scheme === 'scaled' && !(sEl.kind === 'float' && sEl.bits === 32) ? this.tablesFor(sEl) : null;
-    const log2 = format.scheme === 'pow2' && (spec.options.preset === 'ggml' || spec.options.preset === 'microxcaling') ? this.ggmlLog2Table() : 0;
+    const log2 = spec.constants.rules.float32Log2 ? this.float32Log2Table() : 0;
+    const ggmlValues = spec.constants.ggmlValues ? this.ggmlValueTable(spec.constants.ggmlValues) : 0;
     const P = this.heap.alloc(JOB_BYTES);
     const sb = scaleBytes(sEl);
     const buf: JobBuffers = {
@@ -294,6 +289,7 @@ class Engine {
       lut: elTables.lut,
       scaleLut: sTables ? sTables.lut : 0,
       log2Table: log2,
+      ggmlValues,
       lut32: elTables.lut32,
       matmul: opts.forMatmul && registerDecodable(spec) ? elTables.matmul : null,
     };
@@ -359,9 +355,7 @@ class Engine {
     this.heap.reset();
     let amax = 0;
     for (const p of parts) if (p > amax) amax = p;
-    if (amax === 0) return 1;
-    const denom = fround(format.element.maxFinite * format.scaleElement!.maxFinite);
-    return Math.max(fround(amax / denom), pow2(-149));
+    return defaultTensorScale(format, amax);
   }
 
   /** Quantize into the job's buffers; on an unencodable input the reference is run to throw its error. */

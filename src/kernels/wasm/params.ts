@@ -1,113 +1,49 @@
 // The job block the kernels read (native/kernels.ts `prepare`): float64 slots holding the
 // derived constants of a format's descriptor and the addresses of the buffers. Everything here
 // comes from descriptor fields; nothing looks at a format's name.
-import { pow2 } from '../../formats/bits.js';
+import { elementConstants, type ElementConstants, type KernelConstants } from '../../formats/derived.js';
 import type { ElementFormat } from '../../formats/element.js';
 import type { Format } from '../../formats/format.js';
 import type { Layout } from '../../formats/layout.js';
 import type { ResolvedOptions } from '../../formats/options.js';
-import { pow2NanCode } from '../../formats/quantized.js';
-import { encodeElement } from '../../formats/reference/element-codec.js';
+import { ELEMENT_BLOCKS, ELEMENT_SLOTS, JOB_SLOTS } from './job-layout.js';
 
-/** Bytes reserved for one job (slots plus the structs `prepare` fills). */
-export const JOB_BYTES = 2048;
+export { JOB_BYTES } from './job-layout.js';
 
-const EL = 0;
-const SC = 32;
-export const SLOT = Object.freeze({
-  scheme: 64,
-  n: 65,
-  rows: 66,
-  rowLength: 67,
-  inner: 68,
-  blockSize: 69,
-  blocksPerRow: 70,
-  subSize: 71,
-  subBits: 72,
-  subPerRow: 73,
-  rounding: 74,
-  seed: 75,
-  scaleBits: 76,
-  micro: 77,
-  ggml: 78,
-  flush: 79,
-  scaleMode: 80,
-  rule: 81,
-  upper: 82,
-  hasUpper: 83,
-  hasTensorScale: 84,
-  tensorScale: 85,
-  clampLo: 86,
-  clampHi: 87,
-  hasClamp: 88,
-  torchao: 89,
-  scaleBytes: 90,
-  scaleNanCode: 91,
-  scaleIsF32: 92,
-  elIsF32: 93,
-  x: 96,
-  codes: 97,
-  scales: 98,
-  subScales: 99,
-  offsets: 100,
-  out: 101,
-  lut: 102,
-  scaleLut: 103,
-  log2Table: 104,
-  lut32: 105,
-  fastDequantize: 106,
-  fastQuantize: 107,
-  maxMagnitudeCode: 108,
-  infinityMagnitudeCode: 109,
-  nanCode: 110,
-  matmulMode: 111,
-  matmulShift: 112,
-  matmulTable: 113,
-  matmulSpecial: 114,
-  pow2NanCode: 115,
-});
+const SLOT = JOB_SLOTS;
+const D = ELEMENT_SLOTS;
 
-const ROUNDING = { rne: 0, rna: 1, rtz: 2, stochastic: 3 } as const;
-const SCALE_MODE = { floor: 0, ceil: 1, even: 2, rceil: 3 } as const;
-const RULE = { absmax: 0, signedMax: 1, minMax: 2 } as const;
-const NAN = { none: 0, ieee: 1, allOnes: 2 } as const;
-const OVERFLOW = { saturate: 0, infinity: 1, nan: 2 } as const;
-const ENCODING = { twos: 0, signmag: 1, offset: 2, unsigned: 3 } as const;
-const SCHEME = { cast: 0, pow2: 1, scaled: 2 } as const;
-
-/** Write an element descriptor's derived constants at slot `base`. */
-function writeElement(s: Float64Array, base: number, el: ElementFormat): void {
-  s[base + 1] = el.bits;
-  s[base + 18] = el.emax;
-  s[base + 19] = el.roundingBits;
-  s[base + 20] = el.maxFinite;
+/** Write an element's derived constants at slot `base`. */
+function writeElement(s: Float64Array, base: number, c: ElementConstants): void {
+  const el = c.element;
+  s[base + D.kind] = c.kindCode;
+  s[base + D.bits] = el.bits;
+  s[base + D.emax] = el.emax;
+  s[base + D.roundingBits] = el.roundingBits;
+  s[base + D.maxFinite] = el.maxFinite;
   if (el.kind === 'float') {
-    s[base] = 0;
-    s[base + 2] = el.expBits;
-    s[base + 3] = el.manBits;
-    s[base + 4] = el.bias;
-    s[base + 5] = el.signed ? 1 : 0;
-    s[base + 6] = el.infinity ? 1 : 0;
-    s[base + 7] = NAN[el.nan];
-    s[base + 8] = el.subnormals ? 1 : 0;
-    s[base + 9] = el.zero ? 1 : 0;
-    s[base + 10] = el.topExpField;
-    s[base + 11] = el.topManField;
-    s[base + 12] = el.emin;
-    s[base + 13] = OVERFLOW[el.overflow];
-    s[base + 21] = el.maxFinite;
-    s[base + 22] = -el.maxFinite;
+    s[base + D.expBits] = el.expBits;
+    s[base + D.manBits] = el.manBits;
+    s[base + D.bias] = el.bias;
+    s[base + D.signed] = el.signed ? 1 : 0;
+    s[base + D.infinity] = el.infinity ? 1 : 0;
+    s[base + D.nan] = c.nanKindCode;
+    s[base + D.subnormals] = el.subnormals ? 1 : 0;
+    s[base + D.zero] = el.zero ? 1 : 0;
+    s[base + D.topExpField] = el.topExpField;
+    s[base + D.topManField] = el.topManField;
+    s[base + D.emin] = el.emin;
+    s[base + D.overflow] = c.overflowCode;
   } else {
-    s[base] = 1;
-    s[base + 14] = el.fracBits;
-    s[base + 15] = ENCODING[el.encoding];
-    s[base + 16] = el.kMax;
-    s[base + 17] = el.kMin;
-    s[base + 21] = el.kMax * pow2(-el.fracBits);
-    s[base + 22] = el.kMin * pow2(-el.fracBits);
+    s[base + D.fracBits] = el.fracBits;
+    s[base + D.encoding] = c.encodingCode;
+    s[base + D.kMax] = el.kMax;
+    s[base + D.kMin] = el.kMin;
   }
-  s[base + 23] = encodeElement(el, 0, 'rne');
-  s[base + 24] = el.kind === 'float' && !el.signed ? 0 : encodeElement(el, -0, 'rne');
+  s[base + D.largest] = c.largest;
+  s[base + D.mostNegative] = c.mostNegative;
+  s[base + D.zeroCode] = c.zeroCode;
+  s[base + D.negativeZeroCode] = c.negativeZeroCode;
 }
 
 /** Buffer addresses of one job (0 when unused). */
@@ -122,6 +58,8 @@ export interface JobBuffers {
   scaleLut: number;
   log2Table: number;
   lut32: number;
+  /** ggml's FP4 value table (float64) where its quantizers use one. */
+  ggmlValues: number;
   /** How matmul decodes w in registers (see {@link MatmulDecode}); null: decode rows to memory. */
   matmul?: MatmulDecode | null;
 }
@@ -143,6 +81,9 @@ export interface JobSpec {
   format: Format;
   options: ResolvedOptions;
   layout: Layout;
+  /** The derived constants the job block serializes. */
+  constants: KernelConstants;
+  /** The stored element and the scale element as read (from `constants`). */
   element: ElementFormat;
   scaleElement: ElementFormat | null;
   tensorScale: number;
@@ -152,10 +93,11 @@ export interface JobSpec {
 /** Fill `s` (JOB_BYTES / 8 slots) for `spec` and `buf`. */
 export function writeJob(s: Float64Array, spec: JobSpec, buf: JobBuffers): void {
   s.fill(0);
-  const { format, options: o, layout: L, element: el, scaleElement: sEl } = spec;
-  writeElement(s, EL, el);
-  if (sEl) writeElement(s, SC, sEl);
-  s[SLOT.scheme] = SCHEME[format.scheme];
+  const { format, options: o, layout: L, constants: k } = spec;
+  const el = k.element.element;
+  writeElement(s, ELEMENT_BLOCKS.element, k.element);
+  if (k.scaleElement) writeElement(s, ELEMENT_BLOCKS.scale, elementConstants(k.scaleElement));
+  s[SLOT.scheme] = k.schemeCode;
   s[SLOT.n] = L.n;
   s[SLOT.rows] = L.rows;
   s[SLOT.rowLength] = L.rowLength;
@@ -172,29 +114,30 @@ export function writeJob(s: Float64Array, spec: JobSpec, buf: JobBuffers): void 
     s[SLOT.subBits] = format.subBlock.bits;
     s[SLOT.subPerRow] = L.subBlocksPerRow;
   }
-  s[SLOT.rounding] = ROUNDING[o.rounding];
+  s[SLOT.rounding] = k.roundingCode;
   s[SLOT.seed] = o.seed;
   s[SLOT.scaleBits] = o.scaleBits;
-  s[SLOT.micro] = o.preset === 'microxcaling' ? 1 : 0;
-  s[SLOT.ggml] = o.preset === 'ggml' ? 1 : 0;
+  s[SLOT.emulatorElementStep] = k.rules.emulatorElementStep ? 1 : 0;
+  s[SLOT.ggmlQuantizers] = k.rules.ggmlQuantizers ? 1 : 0;
   s[SLOT.flush] = o.flushSubnormalBlocks ? 1 : 0;
-  s[SLOT.scaleMode] = SCALE_MODE[o.scaleMode];
-  s[SLOT.rule] = format.scaleRule ? RULE[format.scaleRule] : 0;
+  s[SLOT.scaleMode] = k.scaleModeCode;
+  s[SLOT.rule] = k.scaled ? k.scaled.ruleCode : 0;
   s[SLOT.upper] = o.scaleUpperBound ?? 0;
   s[SLOT.hasUpper] = o.scaleUpperBound !== null ? 1 : 0;
   s[SLOT.hasTensorScale] = format.tensorScale ? 1 : 0;
   s[SLOT.tensorScale] = spec.tensorScale;
-  if (format.scaleClamp) {
-    s[SLOT.clampLo] = format.scaleClamp[0];
-    s[SLOT.clampHi] = format.scaleClamp[1];
+  if (k.scaled?.clamp) {
+    s[SLOT.clampLo] = k.scaled.clamp[0];
+    s[SLOT.clampHi] = k.scaled.clamp[1];
     s[SLOT.hasClamp] = 1;
   }
-  s[SLOT.torchao] = o.preset === 'torchao' ? 1 : 0;
-  s[SLOT.pow2NanCode] = sEl && format.scheme === 'pow2' ? pow2NanCode(sEl) : -1;
-  s[SLOT.scaleBytes] = sEl === null ? 0 : sEl.bits <= 8 ? 1 : sEl.bits <= 16 ? 2 : 4;
+  s[SLOT.scaleFloor] = k.rules.scaleFloor ?? 0;
+  s[SLOT.scaleMax] = k.scaled ? k.scaled.scaleMax : 0;
+  s[SLOT.pow2NanCode] = k.pow2 ? (k.pow2.nanScaleCode ?? -1) : -1;
+  s[SLOT.scaleBytes] = k.scaleBytes;
   // (ggml's reading of UE4M3 has no NaN code; its quantizer never writes one)
-  s[SLOT.scaleNanCode] = sEl && format.scheme === 'scaled' && !(sEl.kind === 'float' && sEl.nan === 'none') ? encodeElement(sEl, NaN, 'rne') : 0;
-  s[SLOT.scaleIsF32] = sEl && sEl.kind === 'float' && sEl.bits === 32 ? 1 : 0;
+  s[SLOT.scaleNanCode] = k.scaled ? (k.scaled.scaleNanCode ?? 0) : 0;
+  s[SLOT.scaleIsF32] = k.scaleElement && k.scaleElement.kind === 'float' && k.scaleElement.bits === 32 ? 1 : 0;
   s[SLOT.elIsF32] = el.kind === 'float' && el.bits === 32 ? 1 : 0;
   s[SLOT.x] = buf.x;
   s[SLOT.codes] = buf.codes;
@@ -206,6 +149,7 @@ export function writeJob(s: Float64Array, spec: JobSpec, buf: JobBuffers): void 
   s[SLOT.scaleLut] = buf.scaleLut;
   s[SLOT.log2Table] = buf.log2Table;
   s[SLOT.lut32] = buf.lut32;
+  s[SLOT.ggmlValues] = buf.ggmlValues;
   s[SLOT.fastDequantize] = spec.fastDequantize && buf.lut32 !== 0 ? 1 : 0;
   if (buf.matmul) {
     s[SLOT.matmulMode] = buf.matmul.mode;
@@ -213,7 +157,7 @@ export function writeJob(s: Float64Array, spec: JobSpec, buf: JobBuffers): void 
     s[SLOT.matmulTable] = buf.matmul.table;
     s[SLOT.matmulSpecial] = buf.matmul.special;
   }
-  const fast = fastQuantizeKind(format, o, el);
+  const fast = fastQuantizeKind(format, o, k);
   s[SLOT.fastQuantize] = fast;
   if (fast !== 0 && el.kind === 'float') {
     const maxMag = el.topExpField * 2 ** el.manBits + el.topManField;
@@ -223,7 +167,7 @@ export function writeJob(s: Float64Array, spec: JobSpec, buf: JobBuffers): void 
     s[SLOT.maxMagnitudeCode] = toInf ? infMag : maxMag;
     // ±Inf keeps its code unless the policy saturates (OFP8's saturating mode)
     s[SLOT.infinityMagnitudeCode] = el.infinity && !(format.scheme === 'cast' && el.overflow === 'saturate') ? infMag : maxMag;
-    s[SLOT.nanCode] = el.nan === 'none' ? -1 : encodeElement(el, NaN, 'rne');
+    s[SLOT.nanCode] = k.element.nanCode ?? -1;
   } else {
     s[SLOT.nanCode] = -1;
   }
@@ -231,11 +175,12 @@ export function writeJob(s: Float64Array, spec: JobSpec, buf: JobBuffers): void 
 
 /**
  * Which float32-lane path the quantizer may take (0: none; kinds in native/kernels.ts). It needs
- * RNE or RTZ, no preset that changes the arithmetic, and an element whose grid float32 lanes hold
- * exactly (see native/kernels.ts pow2FastBlock).
+ * RNE or RTZ, none of the emulator's or ggml's float32 arithmetic, and an element whose grid
+ * float32 lanes hold exactly (see native/kernels.ts pow2FastBlock).
  */
-function fastQuantizeKind(format: Format, o: ResolvedOptions, el: ElementFormat): number {
-  if (o.preset === 'microxcaling' || o.preset === 'ggml') return 0;
+function fastQuantizeKind(format: Format, o: ResolvedOptions, k: KernelConstants): number {
+  const el = k.element.element;
+  if (k.rules.emulatorElementStep || k.rules.ggmlQuantizers) return 0;
   if (o.rounding !== 'rne' && o.rounding !== 'rtz') return 0;
   if (el.kind === 'float') {
     if (!el.signed || !el.subnormals || !el.zero || el.manBits > 22 || el.bits > 16) return 0;

@@ -8,7 +8,8 @@ import type { Format } from '../../formats/format.js';
 import { flatIndex, layoutOf, type Layout } from '../../formats/layout.js';
 import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from '../../formats/options.js';
 import { packCodes, unpackCodes } from '../../formats/pack.js';
-import { QuantizedTensor, newScaleArray, scaleElementOf, storedElement, type ScaleArray } from '../../formats/quantized.js';
+import { QuantizedTensor, newScaleArray, scaleElementOf, type ScaleArray } from '../../formats/quantized.js';
+import { kernelConstants } from '../../formats/derived.js';
 import { type MatmulOptions, checkActivations, matmulShape } from '../../formats/reference/matmul.js';
 import type { Backend, BackendCapabilities } from '../backend.js';
 import { WebGLBackendError } from './errors.js';
@@ -310,11 +311,12 @@ class WebGLBackendImpl implements WebGLBackend {
 
   private planFor(f: Format, resolved: ResolvedOptions, input: Float32Array): KernelPlan | null {
     if (input.length === 0) return null;
+    const k = kernelConstants(f, resolved);
     // the emulator's float32 log2 and half-add artefacts are not in the GLSL block kernels
-    if (resolved.preset === 'microxcaling' && f.scheme === 'pow2') return null;
+    if (k.rules.emulatorElementStep) return null;
     const p = quantizePlan(f, resolved, this.flavor === 'exact').plan;
     if (!p) return null;
-    if (p.scheme === 'cast' && castWouldThrow(input, storedElement(f, resolved.preset))) return null;
+    if (p.scheme === 'cast' && castWouldThrow(input, k.element.element)) return null;
     return p;
   }
 

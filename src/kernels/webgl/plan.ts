@@ -1,26 +1,19 @@
 // What the WebGL kernels need to know about a format, derived once from its descriptor and the
 // resolved options: integer constants baked into the shader text, or the reason the operation runs
 // on the reference codec instead. Kernels never see a format name, only these numbers.
-import { pow2 } from '../../formats/bits.js';
+import { ROUNDING_CODE } from '../../formats/codes.js';
+import { elementConstants, kernelConstants, type KernelConstants } from '../../formats/derived.js';
 import type { ElementFormat, OverflowPolicy } from '../../formats/element.js';
 import type { Format } from '../../formats/format.js';
 import type { ResolvedOptions } from '../../formats/options.js';
-import { storedElement } from '../../formats/quantized.js';
 import { encodeElement } from '../../formats/reference/element-codec.js';
 import type { Rounding } from '../../formats/reference/element-codec.js';
 
 /** Largest block the per-block scan kernel loops over in one thread; larger blocks use the reference. */
 export const MAX_KERNEL_BLOCK = 65536;
 
-/** Rounding modes as shader constants. */
-export const ROUNDING_CODES: Readonly<Record<Rounding, number>> = Object.freeze({ rne: 0, rna: 1, rtz: 2, stochastic: 3 });
-/** Shared-exponent rules as shader constants. */
-export const SCALE_MODE_CODES = Object.freeze({ floor: 0, ceil: 1, even: 2, rceil: 3 });
-const NAN_KIND = Object.freeze({ none: 0, ieee: 1, allOnes: 2 });
-const INT_ENCODING = Object.freeze({ twos: 0, signmag: 1, offset: 2, unsigned: 3 });
-
-/** Integer constants of one element format (the stored element: the microxcaling preset stores
- * integers sign-magnitude). Codes are unsigned integers below 2^16. */
+/** Integer constants of one element format (the stored element: the emulator's element step
+ * stores integers sign-magnitude). Codes are unsigned integers below 2^16. */
 export interface ElementPlan {
   readonly isFloat: boolean;
   readonly bits: number;
@@ -98,9 +91,10 @@ export interface KernelPlan {
 export type PlanResult = { readonly plan: KernelPlan; readonly reason?: undefined } | { readonly plan?: undefined; readonly reason: string };
 
 function elementPlan(el: ElementFormat, overflow: OverflowPolicy, rounding: Rounding): ElementPlan {
-  const zeroCode = encodeElement(el, 0, 'rne');
+  const c = elementConstants(el);
+  const zeroCode = c.zeroCode;
   const emax = el.emax;
-  const rceilSig = el.maxFinite * pow2(23 - emax);
+  const rceilSig = c.maxFiniteSignificand;
   if (el.kind === 'float') {
     const span = 2 ** (el.expBits + el.manBits);
     const huge = el.maxFinite * 4;
@@ -120,8 +114,8 @@ function elementPlan(el: ElementFormat, overflow: OverflowPolicy, rounding: Roun
       topField: 2 ** el.expBits - 1,
       span,
       infinity: el.infinity,
-      nanKind: NAN_KIND[el.nan],
-      nanCode: el.nan === 'none' ? 0 : encodeElement(el, NaN, 'rne'),
+      nanKind: c.nanKindCode,
+      nanCode: c.nanCode ?? 0,
       overflowCode: encodeElement(el, huge, rounding === 'stochastic' ? 'rne' : rounding, 0, overflow),
       infinityCode: encodeElement(el, Infinity, 'rne', 0, overflow),
       encoding: 0,
@@ -154,7 +148,7 @@ function elementPlan(el: ElementFormat, overflow: OverflowPolicy, rounding: Roun
     nanCode: 0,
     overflowCode: 0,
     infinityCode: 0,
-    encoding: INT_ENCODING[el.encoding],
+    encoding: c.encodingCode,
     kMax: el.kMax,
     half: 2 ** (el.bits - 1),
     modulus: 2 ** el.bits,
@@ -176,7 +170,8 @@ function planKey(p: Omit<KernelPlan, 'key'>): string {
 /** Whether an element's codes fit the kernels (≤ 16 bits, integer limits exact in float32). */
 function elementSupported(el: ElementFormat): string | null {
   if (el.bits > 16) return `${el.bits}-bit element ${el.name} (kernels handle elements of up to 16 bits)`;
-  if (!Number.isInteger(el.maxFinite * pow2(23 - el.emax)) || el.maxFinite * pow2(23 - el.emax) >= 2 ** 24) {
+  const significand = elementConstants(el).maxFiniteSignificand;
+  if (!Number.isInteger(significand) || significand >= 2 ** 24) {
     return `element ${el.name}: largest value needs more than 24 significant bits`;
   }
   return null;
@@ -189,25 +184,27 @@ function elementSupported(el: ElementFormat): string | null {
  */
 export function quantizePlan(format: Format, opts: ResolvedOptions, allowStochastic: boolean): PlanResult {
   if (format.scheme === 'scaled') return { reason: `${format.name}: multiplicative (non power-of-two) scales` };
-  if (opts.preset === 'ggml') return { reason: `${format.name}: preset "ggml" (float32 log2 of the block maximum)` };
+  const k = kernelConstants(format, opts);
+  if (k.rules.ggmlQuantizers) return { reason: `${format.name}: ggml's quantizers (float32 log2 of the block maximum)` };
   if (opts.rounding === 'stochastic' && !allowStochastic) return { reason: 'stochastic rounding (needs 32-bit integer arithmetic)' };
-  const el = storedElement(format, opts.preset);
+  const el = k.element.element;
   const unsupported = elementSupported(el);
   if (unsupported) return { reason: unsupported };
   if (format.scheme === 'cast') {
-    const base = { scheme: 'cast' as const, element: elementPlan(el, el.kind === 'float' ? el.overflow : 'saturate', opts.rounding), rounding: ROUNDING_CODES[opts.rounding], block: null };
+    const base = { scheme: 'cast' as const, element: elementPlan(el, el.kind === 'float' ? el.overflow : 'saturate', opts.rounding), rounding: k.roundingCode, block: null };
     return { plan: Object.freeze({ ...base, key: planKey(base) }) };
   }
   if (el.kind === 'float' && !el.signed) return { reason: `${format.name}: unsigned block elements` };
   if (opts.blockSize > MAX_KERNEL_BLOCK) return { reason: `blocks of ${opts.blockSize} elements (kernel limit ${MAX_KERNEL_BLOCK})` };
-  return { plan: blockPlanOf(format, opts, el, opts.rounding) };
+  return { plan: blockPlanOf(format, opts, k, opts.rounding) };
 }
 
 /** The kernel plan for dequantizing a tensor of `format` stored under `opts`, or the reason the reference handles it. */
 export function dequantizePlan(format: Format, opts: ResolvedOptions): PlanResult {
   if (format.scheme === 'scaled') return { reason: `${format.name}: multiplicative (non power-of-two) scales` };
-  if (opts.preset === 'ggml' && format.scheme === 'pow2') return { reason: `${format.name}: ggml's reading of E8M0 0xFF as 2^128` };
-  const el = storedElement(format, opts.preset);
+  const k = kernelConstants(format, opts);
+  if (k.pow2 && k.pow2.nanScaleCode === null) return { reason: `${format.name}: ggml's reading of E8M0 0xFF as 2^128` };
+  const el = k.element.element;
   const unsupported = elementSupported(el);
   if (unsupported) return { reason: unsupported };
   if (format.scheme === 'cast') {
@@ -215,29 +212,26 @@ export function dequantizePlan(format: Format, opts: ResolvedOptions): PlanResul
     return { plan: Object.freeze({ ...base, key: planKey(base) }) };
   }
   if (opts.blockSize > MAX_KERNEL_BLOCK) return { reason: `blocks of ${opts.blockSize} elements (kernel limit ${MAX_KERNEL_BLOCK})` };
-  return { plan: blockPlanOf(format, opts, el, 'rne') };
+  return { plan: blockPlanOf(format, opts, k, 'rne') };
 }
 
-function blockPlanOf(format: Format, opts: ResolvedOptions, el: ElementFormat, rounding: Rounding): KernelPlan {
-  const smax = 2 ** (opts.scaleBits - 1) - 1;
-  const micro = opts.preset === 'microxcaling';
-  const zeroExp = micro ? Math.max(-126 - el.emax, -smax) : -smax;
-  const rb = el.roundingBits;
+function blockPlanOf(format: Format, opts: ResolvedOptions, k: KernelConstants, rounding: Rounding): KernelPlan {
+  const el = k.element.element;
+  const p = k.pow2!;
   const sub = format.subBlock;
   const block: BlockPlan = Object.freeze({
     size: opts.blockSize,
-    scaleMode: SCALE_MODE_CODES[opts.scaleMode],
-    smax,
-    nanScale: 2 ** opts.scaleBits - 1,
-    zeroScale: zeroExp + smax,
-    evenThreshold: rb < 23 ? 2 ** 24 - 2 ** (22 - rb) : 0,
-    microxcaling: micro,
+    scaleMode: k.scaleModeCode,
+    smax: p.scaleBias,
+    nanScale: p.allOnesScale,
+    zeroScale: p.zeroBlockExponent + p.scaleBias,
+    evenThreshold: k.element.evenThreshold ?? 0,
+    microxcaling: k.rules.emulatorElementStep,
     flushSubnormalBlocks: opts.flushSubnormalBlocks,
     subSize: sub ? sub.size : 0,
     tauMax: sub ? 2 ** sub.bits - 1 : 0,
     subBits: sub ? sub.bits : 0,
   });
-  const base = { scheme: 'pow2' as const, element: elementPlan(el, 'saturate', rounding), rounding: ROUNDING_CODES[rounding], block };
+  const base = { scheme: 'pow2' as const, element: elementPlan(el, 'saturate', rounding), rounding: ROUNDING_CODE[rounding], block };
   return Object.freeze({ ...base, key: planKey(base) });
 }
-

@@ -1,6 +1,6 @@
 // The WebGPU backend: plans each operation (fused or general kernels, chunks, fallbacks), records
 // it into submissions and assembles the QuantizedTensor / Float32Array results.
-import { f32ToBits, mix32, pow2 } from '../../formats/bits.js';
+import { f32ToBits, mix32 } from '../../formats/bits.js';
 import { EncodingError, MicroscaleError, OptionError, ShapeError } from '../../formats/errors.js';
 import type { Format } from '../../formats/format.js';
 import { dequantize as refDequantize, matmul as refMatmul, quantize as refQuantize, toFormat } from '../../formats/api.js';
@@ -8,6 +8,7 @@ import { layoutOf, type Layout } from '../../formats/layout.js';
 import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from '../../formats/options.js';
 import { packedByteLength } from '../../formats/pack.js';
 import { QuantizedTensor, newScaleArray, scaleElementOf } from '../../formats/quantized.js';
+import { defaultTensorScale, float32Log2ExactAtPowersOfTwo, kernelConstants } from '../../formats/derived.js';
 import { encodeElement } from '../../formats/reference/element-codec.js';
 import type { MatmulOptions } from '../../formats/reference/matmul.js';
 import { castFormat } from '../../formats/catalog.js';
@@ -16,10 +17,8 @@ import type { Backend, BackendCapabilities } from '../backend.js';
 import type { GpuAdapterInfo, GpuBuffer, GpuComputePipeline, GpuDevice } from './gpu-types.js';
 import { Runtime, openDevice, type Submission, type WebGPUBackendOptions } from './runtime.js';
 import { DQ_PER_THREAD, DQ_WG, dequantizeWgsl } from './wgsl/dequantize.js';
-import { ggmlLog2Usable } from './wgsl/ggml.js';
 import { MM_TILE_M, MM_TILE_N, matmulWgsl } from './wgsl/matmul.js';
-import { ROUNDING_IDS, SCALE_MODE_IDS } from './wgsl/numeric.js';
-import { pow2ScaleNanCode, programOf, type Program } from './wgsl/program.js';
+import { programOf, type Program } from './wgsl/program.js';
 import {
   GENERAL_PER_THREAD,
   WG,
@@ -100,14 +99,26 @@ interface DequantPlan {
   readonly p: Program;
   readonly layout: Layout;
   readonly flat: boolean;
-  readonly scaleBits: number;
+  readonly scale: Pow2ScaleUniforms;
   readonly pipe: GpuComputePipeline;
+}
+
+/** The dequantize uniforms of a power-of-two scale: its bias and NaN code (0xffffffff where the
+ * scale is read without one); zeros for other schemes. */
+interface Pow2ScaleUniforms {
+  readonly scale_bias: number;
+  readonly scale_nan: number;
+}
+
+function pow2ScaleUniforms(format: Format, options: ResolvedOptions): Pow2ScaleUniforms {
+  const p = kernelConstants(format, options).pow2;
+  return p ? { scale_bias: p.scaleBias, scale_nan: p.nanScaleCode ?? 0xffffffff } : { scale_bias: 0, scale_nan: 0 };
 }
 
 /** Why an operation runs on the reference codec instead, or null. */
 export function fallbackReason(format: Format, opts: ResolvedOptions, raw: QuantizeOptions | undefined): string | null {
   if (format.scaleRule === 'minMax' && !minMaxOnGpu(format)) return 'minMax scale rule outside integer elements with a signed float scale';
-  if ((opts.preset === 'ggml' || opts.preset === 'microxcaling') && format.scheme === 'pow2' && !ggmlLog2Usable()) return `preset ${opts.preset}: this engine's Math.log2 is not exact at powers of two`;
+  if (kernelConstants(format, opts).rules.float32Log2 && !float32Log2ExactAtPowersOfTwo()) return "the float32 log2 rule: this engine's Math.log2 is not exact at powers of two";
   if (raw?.tensorScale !== undefined && fround(raw.tensorScale) !== raw.tensorScale) return 'tensorScale is not a float32 value';
   if (opts.scaleUpperBound !== null && fround(opts.scaleUpperBound) !== opts.scaleUpperBound) return 'scaleUpperBound is not a float32 value';
   if (layoutOf(format, opts).n === 0) return 'empty tensor';
@@ -180,7 +191,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
 
   private async quantPlan(format: Format, opts: ResolvedOptions): Promise<QuantPlan> {
     const layout = layoutOf(format, opts);
-    const p = programOf(format, opts.preset);
+    const p = programOf(format, opts);
     const flatBlocks = p.scheme === 'cast' || (layout.inner === 1 && (layout.rows <= 1 || layout.rowLength % layout.blockSize === 0));
     const bs = p.scheme === 'cast' ? 1 : layout.blockSize;
     let fused: FusedShape | null = null;
@@ -210,23 +221,23 @@ class WebGPUBackendImpl implements WebGPUBackend {
     return { format, opts, layout, p, fused, chunk, k2, tb, pipes };
   }
 
-  private async dequantPlan(p: Program, layout: Layout, scaleBits: number): Promise<DequantPlan> {
+  private async dequantPlan(p: Program, layout: Layout, scale: Pow2ScaleUniforms): Promise<DequantPlan> {
     const flat = p.scheme === 'cast' || (layout.inner === 1 && (layout.rows <= 1 || layout.rowLength % layout.blockSize === 0));
     const pipe = await this.rt.pipeline(`dequant|${p.key}|${flat}`, () => dequantizeWgsl(p, flat));
-    return { p, layout, flat, scaleBits, pipe };
+    return { p, layout, flat, scale, pipe };
   }
 
   private qParams(plan: QuantPlan, extra: Record<string, number>): Uint32Array {
-    const { opts, layout, p } = plan;
-    const smax = p.scheme === 'pow2' ? 2 ** (opts.scaleBits - 1) - 1 : 0;
+    const { opts, layout } = plan;
+    const k = kernelConstants(plan.format, opts);
     return Q_PARAMS.pack({
       seed_mix: mix32((opts.seed ^ 0x9e3779b9) >>> 0),
-      rounding: ROUNDING_IDS[opts.rounding],
-      scale_mode: SCALE_MODE_IDS[opts.scaleMode],
-      smax,
+      rounding: k.roundingCode,
+      scale_mode: k.scaleModeCode,
+      smax: k.pow2 ? k.pow2.scaleBias : 0,
       flush: opts.flushSubnormalBlocks ? 1 : 0,
-      micro: opts.preset === 'microxcaling' ? 1 : 0,
-      torchao: opts.preset === 'torchao' ? 1 : 0,
+      micro: k.rules.emulatorElementStep ? 1 : 0,
+      torchao: k.rules.scaleFloor !== null ? 1 : 0,
       bound: opts.scaleUpperBound !== null ? f32ToBits(opts.scaleUpperBound) : INF_BITS,
       row_len: layout.rowLength,
       inner: layout.inner,
@@ -266,10 +277,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
       amaxBits = Math.max(amaxBits, new Uint32Array(r!.buffer, r!.byteOffset, 1)[0]!);
     }
     const amax = new Float32Array(new Uint32Array([amaxBits]).buffer)[0]!;
-    if (amax === 0) return 1;
-    const f = plan.format;
-    const denom = fround(f.element.maxFinite * f.scaleElement!.maxFinite);
-    return Math.max(fround(amax / denom), pow2(-149));
+    return defaultTensorScale(plan.format, amax);
   }
 
   /** Record the fused kernel over one chunk already on the device. */
@@ -437,7 +445,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     const resolved = resolveOptions(f, x.length, opts);
     if (fallbackReason(f, resolved, opts) !== null) return { fallback: true };
     try {
-      programOf(f, resolved.preset);
+      programOf(f, resolved);
     } catch (e) {
       if (e instanceof RangeError) return { fallback: true };
       throw e;
@@ -450,8 +458,8 @@ class WebGPUBackendImpl implements WebGPUBackend {
   async dequantize(q: QuantizedTensor): Promise<Float32Array> {
     this.rt.check();
     if (!(q instanceof QuantizedTensor) || !this.decodesOnGpu(q)) return refDequantize(q);
-    const p = programOf(q.format, q.options.preset);
-    const plan = await this.dequantPlan(p, q.layout, q.options.scaleBits);
+    const p = programOf(q.format, q.options);
+    const plan = await this.dequantPlan(p, q.layout, pow2ScaleUniforms(q.format, q.options));
     const n = q.length;
     const out = new Float32Array(n);
     const chunk = Math.max(8, Math.floor(this.rt.maxBinding / 16) * 4);
@@ -492,7 +500,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     if (this.gpuDecodable(q)) return true;
     if (q.format.scaleRule !== 'minMax' || q.length === 0 || !minMaxOnGpu(q.format)) return false;
     try {
-      programOf(q.format, q.options.preset);
+      programOf(q.format, q.options);
     } catch {
       return false;
     }
@@ -504,7 +512,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     if (f.scaleRule === 'minMax' || q.length === 0) return false;
     if (f.tensorScale && fround(q.tensorScale) !== q.tensorScale) return false;
     try {
-      programOf(f, q.options.preset);
+      programOf(f, q.options);
     } catch {
       return false;
     }
@@ -537,8 +545,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
         bs_log2: isPow2Int(L.blockSize) ? Math.log2(L.blockSize) : 32,
         bpr: L.blocksPerRow,
         sbpr: L.subBlocksPerRow,
-        scale_bias: plan.p.scheme === 'pow2' ? 2 ** (plan.scaleBits - 1) - 1 : 0,
-        scale_nan: plan.p.scheme === 'pow2' ? pow2ScaleNanCode(plan.p, plan.scaleBits) : 0,
+        ...plan.scale,
         tensor_scale: plan.p.tensorScale ? f32ToBits(tensorScale) : 0,
       }),
     );
@@ -556,7 +563,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     const L = plan.layout;
     if (!plan.fused || L.n > plan.chunk) return this.dequantize(await this.quantize(x, format, opts));
     const tensorScale = f.tensorScale ? (opts?.tensorScale ?? (await this.tensorScaleOf(plan, x))) : 1;
-    const dplan = await this.dequantPlan(plan.p, L, resolved.scaleBits);
+    const dplan = await this.dequantPlan(plan.p, L, pow2ScaleUniforms(f, resolved));
     const sub = this.rt.begin();
     try {
       const xb = sub.upload(x);
@@ -591,7 +598,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     if (K > MATMUL_MAX_K || m === 0 || N === 0 || K === 0) return refMatmul(a, w, opts);
     const av = a instanceof QuantizedTensor ? await this.dequantize(a) : a;
     const wt = this.decodesOnGpu(w) ? w : this.plainWeights(w);
-    const p = programOf(wt.format, wt.options.preset);
+    const p = programOf(wt.format, wt.options);
     const pipe = await this.rt.pipeline(`matmul|${p.key}`, () => matmulWgsl(p));
     const rowsPerChunk = Math.max(MM_TILE_M, Math.floor(this.rt.maxBinding / Math.max(4 * K, 4 * N) / MM_TILE_M) * MM_TILE_M);
     const y = new Float32Array(m * N);
@@ -663,8 +670,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
           bs: Math.max(L.blockSize, 1),
           bpr: L.blocksPerRow,
           sbpr: L.subBlocksPerRow,
-          scale_bias: w.format.scheme === 'pow2' ? 2 ** (w.options.scaleBits - 1) - 1 : 0,
-          scale_nan: w.format.scheme === 'pow2' ? pow2ScaleNanCode(programOf(w.format, w.options.preset), w.options.scaleBits) : 0,
+          ...pow2ScaleUniforms(w.format, w.options),
           tensor_scale: w.format.tensorScale ? f32ToBits(w.tensorScale) : 0,
           m,
           n_out: N,
@@ -740,7 +746,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
   private async prepareDequantize(from: PreparedOp): Promise<PreparedOp> {
     const q = from as PreparedQuantize;
     if (!q.plan || !q.outputs) throw new OptionError('prepareDequantize takes the result of prepareQuantize');
-    const plan = await this.dequantPlan(q.plan.p, q.plan.layout, q.plan.opts.scaleBits);
+    const plan = await this.dequantPlan(q.plan.p, q.plan.layout, pow2ScaleUniforms(q.plan.format, q.plan.opts));
     const n = q.n;
     const outBuf = this.device.createBuffer({ size: Math.ceil(n / 4) * 16, usage: 0x80 | 0x4 });
     const record = (sub: Submission) => this.recordDequant(sub, plan, q.outputs, outBuf, n, 0, 0, q.tensorScale);
@@ -758,7 +764,7 @@ class WebGPUBackendImpl implements WebGPUBackend {
     if (!(w instanceof QuantizedTensor) || w.shape.length !== 2) throw new ShapeError('prepareMatmul: w must be a QuantizedTensor of shape [N, K]');
     const [N, K] = w.shape as [number, number];
     if (!this.decodesOnGpu(w)) throw new OptionError(`prepareMatmul: ${w.format.name} weights are decoded on the CPU`);
-    const p = programOf(w.format, w.options.preset);
+    const p = programOf(w.format, w.options);
     const pipe = await this.rt.pipeline(`matmul|${p.key}`, () => matmulWgsl(p));
     const fill = await this.rt.pipeline('fill', () => FILL_WGSL);
     const device = this.device;

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OptionError, getFormat, quantize } from '../../../src/index.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../../../src/kernels/webgpu/index.js';
+import { resolveOptions } from '../../../src/formats/options.js';
 import { programOf } from '../../../src/kernels/webgpu/wgsl/program.js';
 import { fusedShape } from '../../../src/kernels/webgpu/wgsl/quantize.js';
 import { rng } from '../../helpers/random.js';
@@ -11,7 +12,7 @@ import { probeGpu } from './gpu-env.js';
 import { describeWhen } from '../../helpers/needs.js';
 
 const env = await probeGpu();
-const prog = (name: string) => programOf(getFormat(name), 'ocp');
+const prog = (name: string) => programOf(getFormat(name), resolveOptions(getFormat(name), 64));
 
 describe('fusedShape with a preferred number of elements per thread', () => {
   it('takes the preference where the block and the output words allow it', () => {

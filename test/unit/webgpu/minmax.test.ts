@@ -126,7 +126,7 @@ describe('which operations take the GPU path', () => {
           continue; // the preset does not apply to this format
         }
         expect(fallbackReason(format, resolved, { shape, preset }), `${format.name} ${preset}`).toBeNull();
-        expect(() => programOf(format, preset)).not.toThrow();
+        expect(() => programOf(format, resolved)).not.toThrow();
         taken.push(`${format.name}/${preset}`);
       }
     }

@@ -9,6 +9,7 @@ import { decodeSupportWgsl, dequantizeWgsl } from '../../../src/kernels/webgpu/w
 import { FAST_ROUND_WGSL, decoderWgsl, encoderWgsl, fastDecoderWgsl, fastEncoderWgsl, i32, u32 } from '../../../src/kernels/webgpu/wgsl/element.js';
 import { MM_CHUNK_K, MM_TILE_K, matmulWgsl } from '../../../src/kernels/webgpu/wgsl/matmul.js';
 import { ENCODE_ERROR, NUMERIC_WGSL, WIDE_WGSL } from '../../../src/kernels/webgpu/wgsl/numeric.js';
+import { resolveOptions, type Preset } from '../../../src/formats/options.js';
 import { programOf } from '../../../src/kernels/webgpu/wgsl/program.js';
 import {
   encodeWgsl,
@@ -24,7 +25,12 @@ import {
 import { D_PARAMS, Q_PARAMS } from '../../../src/kernels/webgpu/wgsl/uniforms.js';
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
-const prog = (name: string, preset: 'ocp' | 'microxcaling' = 'ocp') => programOf(getFormat(name), preset);
+/** The program of a catalog format under a preset (options for one stored block). */
+const programFor = (name: string, preset: Preset) => {
+  const f = getFormat(name);
+  return programOf(f, resolveOptions(f, f.ggml ? f.ggml.blockElements : 64, { preset }));
+};
+const prog = (name: string, preset: 'ocp' | 'microxcaling' = 'ocp') => programFor(name, preset);
 const f32bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
 
 /** The body of `fn name(...) {...}` in WGSL text (up to the closing brace at column 0). */
@@ -315,7 +321,7 @@ describe('minMax rule kernels (int8_rowwise_affine, int4_rowwise_affine, q4_1, q
 });
 
 describe('preset "ggml" kernels', () => {
-  const ggml = (name: string) => programOf(getFormat(name), 'ggml');
+  const ggml = (name: string) => programFor(name, 'ggml');
 
   it('ggml programs are keyed apart from the default preset and skip the lean RNE encoder', () => {
     expect(ggml('q8_0').key).toBe(`${prog('q8_0').key}|ggml`);

@@ -3,14 +3,12 @@
 // step of the reference (products, sums, quotients, reciprocals) is one correctly rounded integer
 // operation here; the conversions of the reference's typed arrays (±∞ and NaN stored as 0, values
 // kept modulo 2^bits by the packer) are reproduced too.
-import { f32ToBits, pow2 } from '../../../formats/bits.js';
+import { f32ToBits } from '../../../formats/bits.js';
+import { float32Log2Thresholds } from '../../../formats/derived.js';
 import type { IntElement } from '../../../formats/element.js';
 import { decoderWgsl, encoderWgsl, u32 } from './element.js';
 import { WIDE_WGSL } from './numeric.js';
 import type { Program } from './program.js';
-
-/** ggml's FP4 table (E2M1 values doubled), in index order. */
-const KVALUES = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
 
 const F32_HALF = 0x3f000000;
 const F32_ONE = 0x3f800000;
@@ -61,7 +59,7 @@ export function ggmlScaledWgsl(p: Program): string {
   const zero = u32(p.zeroCode);
   const parts: string[] = [ggmlHelpers(p.codeBits)];
   if (p.element.kind === 'float') {
-    parts.push(decoderWgsl('dec_scale', se), nvfp4Wgsl(zero));
+    parts.push(decoderWgsl('dec_scale', se), nvfp4Wgsl(p, zero));
     return parts.join('\n');
   }
   const el = p.element as IntElement;
@@ -131,19 +129,23 @@ fn best_fp4(xb: u32, d: UF) -> u32 {
 }`;
 }
 
-function kvaluesWgsl(): string {
-  return `var<private> kvalues: array<u32, 16> = array<u32, 16>(${KVALUES.map((k) => u32(f32ToBits(k))).join(', ')});`;
+/** ggml's FP4 table (kernel constants' ggmlValues), in index order. */
+function kvaluesWgsl(p: Program): string {
+  const values = p.ggmlValues;
+  if (!values) throw new RangeError(`${p.key}: no ggml value table`);
+  return `var<private> kvalues: array<u32, ${values.length}> = array<u32, ${values.length}>(${values.map((k) => u32(f32ToBits(k))).join(', ')});`;
 }
 
-/** ggml's NVFP4: UE4M3 scale by ggml_fp32_to_ue4m3(amax/6) (half-up mantissa rounding, 448 cap,
- * small values clamped to the subnormals), d = scale/2, codes by the nearest table entry. */
-function nvfp4Wgsl(zero: string): string {
-  return `${kvaluesWgsl()}
+/** ggml's NVFP4: UE4M3 scale by ggml_fp32_to_ue4m3(amax / element max) (half-up mantissa rounding,
+ * capped at the scale element's max, small values clamped to the subnormals), d = scale/2, codes
+ * by the nearest table entry. */
+function nvfp4Wgsl(p: Program, zero: string): string {
+  return `${kvaluesWgsl(p)}
 ${bestIndexWgsl()}
 
 fn ue4m3_ggml(v: u32) -> u32 {
   if ((v >> 31u) == 1u || v == 0u) { return 0u; }
-  let x = min(v, ${u32(f32ToBits(448))});
+  let x = min(v, ${u32(p.scaleMaxBits)});
   var e = i32(x >> 23u) - 127;
   if ((x >> 23u) == 0u) { e = i32(firstLeadingBit(x)) - 149; }
   var ue = e + 7;
@@ -165,7 +167,7 @@ fn ue4m3_ggml(v: u32) -> u32 {
 // the block key comes without NaNs (ggml skips them); ±Inf saturates the scale to 0x7E
 fn block_scale(key: u32) -> BS {
   let a = key & 0x7fffffffu;
-  let code = ue4m3_ggml(div_f32(uf_from_bits(a), uf_from_bits(${u32(f32ToBits(6))})));
+  let code = ue4m3_ggml(div_f32(uf_from_bits(a), uf_from_bits(${u32(p.elMaxBits)})));
   var d = 0u;
   if (code != 0u && code != 0x7fu) { d = mul_f32(dec_scale(code), uf_from_bits(${u32(F32_HALF)})); }
   return BS(code, d, 0, 0u);
@@ -180,58 +182,11 @@ fn encode_in_block(xb: u32, b: BS, tau: u32, u: u32) -> u32 {
 `;
 }
 
-let log2Table: number[] | null = null;
-
-/**
- * For each binade [2^E, 2^(E+1)) of float32 (E = −149…127), the smallest float32 x in it with
- * ⌊float32(log2 x)⌋ = E + 1 (the float32 rounding of log2 reaching the next integer), as bits;
- * 0xffffffff where there is none. Computed with the same Math.log2 the reference uses.
- */
-export function ggmlLog2Thresholds(): readonly number[] {
-  if (log2Table) return log2Table;
-  const f32 = new Float32Array(1);
-  const u = new Uint32Array(f32.buffer);
-  const at = (bits: number) => {
-    u[0] = bits;
-    return f32[0]!;
-  };
-  const up = (bits: number, e: number) => Math.floor(Math.fround(Math.log2(at(bits)))) === e + 1;
-  const out: number[] = [];
-  for (let e = -149; e <= 127; e++) {
-    const first = e < -126 ? 2 ** (e + 149) : (e + 127) * 2 ** 23;
-    const last = e < -126 ? 2 ** (e + 150) - 1 : (e + 128) * 2 ** 23 - 1;
-    if (Math.floor(Math.fround(Math.log2(pow2(e)))) !== e) throw new RangeError(`Math.log2(2^${e}) is not exact here`);
-    if (!up(last, e)) {
-      out.push(0xffffffff);
-      continue;
-    }
-    let lo = first;
-    let hi = last;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (up(mid, e)) hi = mid;
-      else lo = mid + 1;
-    }
-    out.push(lo);
-  }
-  log2Table = out;
-  return out;
-}
-
-/** Whether {@link ggmlLog2Thresholds} can describe this engine's Math.log2 (exact at powers of two). */
-export function ggmlLog2Usable(): boolean {
-  try {
-    ggmlLog2Thresholds();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** `fn flog2_f32(a: u32) -> i32`: ⌊float32(log2 x)⌋ of the float32 magnitude bits a (finite,
  * non-zero), from the per-binade thresholds (bits.ts floorLog2F32). ggml and microxcaling presets. */
 export function log2F32Wgsl(): string {
-  const table = ggmlLog2Thresholds();
+  // 0xffffffff where a binade has no threshold: no magnitude reaches it
+  const table = float32Log2Thresholds().map((t) => t ?? 0xffffffff);
   return `var<private> log2_up: array<u32, ${table.length}> = array<u32, ${table.length}>(${table.map((b) => u32(b)).join(', ')});
 
 fn flog2_f32(a: u32) -> i32 {
@@ -247,7 +202,7 @@ fn flog2_f32(a: u32) -> i32 {
  * the nearest entry of kvalues · 2^(e−128). The block key comes without NaNs (ggml skips them). */
 export function ggmlPow2Wgsl(p: Program): string {
   return `${ggmlHelpers(p.codeBits)}
-${kvaluesWgsl()}
+${kvaluesWgsl(p)}
 ${log2F32Wgsl()}
 ${bestIndexWgsl()}
 

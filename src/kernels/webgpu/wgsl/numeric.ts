@@ -2,10 +2,7 @@
 // division correctly, so every step the reference does exactly (exponent extraction, rounding to
 // an element grid, float32 rounding of products and quotients) is done here on u32 bit patterns.
 
-/** Rounding modes as the integers the shaders switch on. */
-export const ROUNDING_IDS = Object.freeze({ rne: 0, rna: 1, rtz: 2, stochastic: 3 });
-/** Shared-exponent rules as the integers the shaders switch on. */
-export const SCALE_MODE_IDS = Object.freeze({ floor: 0, ceil: 1, even: 2, rceil: 3 });
+// (the shaders switch on the codes of src/formats/codes.ts: rounding mode, shared-exponent rule)
 
 /** Code returned by an element encoder for a value the element cannot encode (NaN without a NaN
  * code, a negative value for an unsigned float); the cast kernel reports its first index. */

@@ -1,19 +1,17 @@
-// Everything a kernel bakes in, derived once from a format descriptor (and the preset where it
-// changes the stored element). Kernels never look at a format's name, only at these numbers.
-import { f32ToBits, pow2 } from '../../../formats/bits.js';
+// Everything a kernel bakes in, serialized from the format's kernel constants (src/formats/derived.ts).
+// Kernels never look at a format's name, only at these numbers.
+import { f32ToBits } from '../../../formats/bits.js';
+import { kernelConstants } from '../../../formats/derived.js';
 import type { ElementFormat, OverflowPolicy } from '../../../formats/element.js';
 import type { Format, ScaleRule, SubBlock } from '../../../formats/format.js';
-import type { Preset } from '../../../formats/options.js';
-import { pow2ScaleElement } from '../../../formats/catalog.js';
-import { ggmlScaleElement, pow2NanCode, scaleBytes, storedElement } from '../../../formats/quantized.js';
-import { encodeElement } from '../../../formats/reference/element-codec.js';
+import type { ResolvedOptions } from '../../../formats/options.js';
 
 /** Constants of one (format, stored element) pair as the shaders use them. */
 export interface Program {
   /** Pipeline-cache key part: identifies every constant below. */
   readonly key: string;
   readonly scheme: 'cast' | 'pow2' | 'scaled';
-  /** The element codes are stored in (the signmag twin under the microxcaling preset). */
+  /** The element codes are stored in (the signmag twin under the emulator's element step). */
   readonly element: ElementFormat;
   readonly codeBits: number;
   /** Overflow policy the element encoder applies (the element's own for casts, saturate in blocks). */
@@ -33,67 +31,63 @@ export interface Program {
   readonly clampBits: readonly [number, number] | null;
   readonly tensorScale: boolean;
   readonly scaleNanCode: number;
+  /** float32 bits of the descriptor's largest scale value (ggml's UE4M3 cap); 0 without a scaled level. */
+  readonly scaleMaxBits: number;
   /** Bits of one stored level-1 scale code (8 for pow2 exponents; 8, 16 or 32 for scaled). */
   readonly scaleCodeBits: number;
-  /** Preset ggml on a ggml type: the block scale and codes follow ggml's float32 quantizers. */
+  /** The block scale and codes follow ggml's float32 quantizers. */
   readonly ggml: boolean;
-  /** Preset microxcaling on a power-of-two format: the emulator's float32 log2 and rounding. */
+  /** ggml's FP4 value table where its quantizers use one. */
+  readonly ggmlValues: readonly number[] | null;
+  /** The emulator's float32 log2 and element step (power-of-two blocks). */
   readonly micro: boolean;
 }
 
 const cache = new Map<string, Program>();
-
-/** The power-of-two scale code that decodes as NaN; 0xffffffff (no code) under ggml's reading,
- * where E8M0 0xFF is 2^128. */
-export function pow2ScaleNanCode(p: Program, scaleBits: number): number {
-  const el = pow2ScaleElement(scaleBits);
-  const c = pow2NanCode(p.ggml ? ggmlScaleElement(el) : el);
-  return c < 0 ? 0xffffffff : c;
-}
 
 function exactF32Bits(v: number, what: string): number {
   if (Math.fround(v) !== v) throw new RangeError(`${what} ${v} is not a float32 value`);
   return f32ToBits(v);
 }
 
-/** Derive (and cache) the program of `format` under `preset`. */
-export function programOf(format: Format, preset: Preset): Program {
-  const el = storedElement(format, preset);
-  const ggml = preset === 'ggml' && format.family === 'ggml';
-  const micro = preset === 'microxcaling' && format.scheme === 'pow2';
+/** Derive (and cache) the program of `format` under resolved `options`, from its kernel constants. */
+export function programOf(format: Format, options: ResolvedOptions): Program {
+  const k = kernelConstants(format, options);
+  const e = k.element;
+  const el = e.element;
+  const ggml = k.rules.ggmlQuantizers;
+  const micro = k.rules.emulatorElementStep;
   const key = `${format.name}|${el.name}${ggml ? '|ggml' : ''}${micro ? '|micro' : ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const scheme = format.scheme;
   const overflow: OverflowPolicy = scheme === 'cast' && el.kind === 'float' ? el.overflow : 'saturate';
-  const rb = el.roundingBits;
-  const evenThreshold = rb <= 22 ? 2 ** 24 - 2 ** (22 - rb) : 2 ** 24;
-  const rceil = el.maxFinite * pow2(23 - el.emax);
+  const rceil = e.maxFiniteSignificand;
   if (!Number.isInteger(rceil) || rceil > 2 ** 24) throw new RangeError(`maxFinite of ${el.name} has more than 24 significant bits`);
-  const elMax = el.kind === 'int' ? el.kMax * pow2(-el.fracBits) : el.maxFinite;
-  const divisor = el.kind === 'int' ? el.kMin * pow2(-el.fracBits) : -el.maxFinite;
-  // ggml reads its scale bytes without a NaN code (quantized.ts scaleElementOf)
-  const scaleEl = scheme === 'scaled' && format.scaleElement ? (ggml ? ggmlScaleElement(format.scaleElement) : format.scaleElement) : null;
+  const scaled = k.scaled;
   const p: Program = Object.freeze({
     key,
     scheme,
     element: el,
     codeBits: el.bits,
     overflow,
-    zeroCode: encodeElement(el, 0, 'rne'),
+    zeroCode: e.zeroCode,
     subBlock: format.subBlock,
     emax: el.emax,
-    evenThreshold,
+    // (without a threshold the EVEN rule never rounds up: no 24-bit significand reaches 2^24)
+    evenThreshold: e.evenThreshold ?? 2 ** 24,
     rceilMantissa: rceil,
-    scaleElement: scaleEl,
+    scaleElement: scaled ? k.scaleElement : null,
     scaleRule: format.scaleRule,
-    elMaxBits: exactF32Bits(elMax, 'element maximum'),
-    divisorBits: exactF32Bits(divisor, 'signed-max divisor'),
-    clampBits: format.scaleClamp ? ([exactF32Bits(format.scaleClamp[0], 'scale clamp'), exactF32Bits(format.scaleClamp[1], 'scale clamp')] as const) : null,
+    elMaxBits: exactF32Bits(e.largest, 'element maximum'),
+    divisorBits: exactF32Bits(e.mostNegative, 'signed-max divisor'),
+    clampBits: scaled?.clamp ? ([exactF32Bits(scaled.clamp[0], 'scale clamp'), exactF32Bits(scaled.clamp[1], 'scale clamp')] as const) : null,
     tensorScale: format.tensorScale,
-    scaleNanCode: scaleEl && scaleEl.kind === 'float' && scaleEl.nan !== 'none' ? encodeElement(scaleEl, NaN, 'rne') : 0,
-    scaleCodeBits: scheme === 'pow2' ? 8 : scheme === 'scaled' ? scaleBytes(scaleEl) * 8 : 0,
+    scaleNanCode: scaled?.scaleNanCode ?? 0,
+    scaleMaxBits: scaled ? exactF32Bits(scaled.scaleMax, 'scale maximum') : 0,
+    scaleCodeBits: scheme === 'pow2' ? 8 : scheme === 'scaled' ? k.scaleBytes * 8 : 0,
     ggml,
+    ggmlValues: k.ggmlValues,
     micro,
   });
   cache.set(key, p);
