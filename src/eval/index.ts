@@ -14,3 +14,4 @@ export { greedySteps, searchPlan } from './search.js';
 export type { PlanSearchResult, SearchStep, SearchOptions } from './search.js';
 export { evaluateModel } from './evaluate.js';
 export type { EvaluateOptions, EvaluationResult, FormatEvaluation } from './evaluate.js';
+export { formatEvalTable, evalToJson, evalToCsv, evalToHtml, SENSITIVITY_SHOWN } from './report.js';

@@ -4,14 +4,20 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { OptionError } from '../formats/errors.js';
 import { evaluateModel, type EvaluateOptions, type EvaluationResult } from './evaluate.js';
-import { ggufRunner, type GgufRunnerOptions } from './gguf.js';
+import type { GgufRunnerOptions } from './gguf.js';
 import { onnxRunner, readInputs, type OnnxRunnerOptions } from './onnx.js';
 import type { EvalRunner } from './runner.js';
 
 export { onnxRunner, readInputs, DEFAULT_SYMBOLIC_DIM } from './onnx.js';
 export type { EvalInput, OnnxRunner, OnnxRunnerOptions } from './onnx.js';
-export { ggufRunner } from './gguf.js';
 export type { GgufRunnerOptions } from './gguf.js';
+
+/** Open a GGUF model for evaluation through llama.cpp (loaded only here, so ONNX evaluation never
+ * touches node-llama-cpp). */
+export async function ggufRunner(path: string, opts: GgufRunnerOptions = {}): Promise<EvalRunner> {
+  const gguf = await import('./gguf.js');
+  return gguf.ggufRunner(path, opts);
+}
 
 export interface EvaluateFileOptions extends EvaluateOptions {
   /** ONNX: a .npy/.npz file of inputs (by input name). */
