@@ -9,7 +9,7 @@ export interface OutputComparison {
   readonly qsnrDb: number;
   readonly maxAbsError: number;
   /** Fraction of rows (all axes but the last) whose argmax agrees; only for classifier-like outputs
-   * (rank ≥ 2, last axis ≥ 2). */
+   * (rank 2 or 3, last axis ≥ 2). */
   readonly top1Agreement?: number;
 }
 
@@ -69,9 +69,10 @@ export function top1Agreement(x: ArrayLike<number>, y: ArrayLike<number>, classe
   return same / rows;
 }
 
-/** Whether an output looks like class scores: rank ≥ 2 and a last axis of at least 2. */
+/** Whether an output looks like class scores: [batch, classes] or [batch, positions, classes] with
+ * at least 2 classes. Rank-4 outputs (image maps such as a detector's [N, 1, H, W]) are not. */
 export function isClassifierLike(shape: readonly number[]): boolean {
-  return shape.length >= 2 && shape[shape.length - 1]! >= 2;
+  return (shape.length === 2 || shape.length === 3) && shape[shape.length - 1]! >= 2;
 }
 
 /** Compare one output of the original and of a quantized run. */

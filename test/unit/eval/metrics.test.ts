@@ -14,6 +14,7 @@ describe('output metrics', () => {
     const c = compareOutput('out', [2, 2], x, y);
     expect(c.top1Agreement).toBe(0.5);
     expect(compareOutput('flat', [4], x, y).top1Agreement).toBeUndefined();
+    expect(compareOutput('map', [1, 1, 2, 2], x, y).top1Agreement).toBeUndefined();
   });
 
   it('identical outputs are exact: QSNR ∞, error 0, agreement 1', () => {
