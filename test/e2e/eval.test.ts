@@ -108,8 +108,36 @@ describe('microscale eval (ONNX)', () => {
 });
 
 // The GGUF path needs src/eval/llama.ts (the llama.cpp comparison module, written on its own branch).
-const llama = (await import('../../src/eval/llama.js').catch(() => null)) as { compareGgufModels?: unknown } | null;
+const llama = (await import('../../src/eval/llama.js').catch(() => null)) as { compareGgufModels?: unknown; ggufNextTokenDistributions?: unknown } | null;
 const llamaMerged = typeof llama?.compareGgufModels === 'function' && existsSync(`${root}node_modules/node-llama-cpp`);
+
+/** Mean KL(P‖Q) and top-1 agreement straight from two probability matrices (rows renormalized; a
+ * zero q floored at 2^-149, the smallest float32, as llama.cpp's underflowed probabilities are). */
+function fromDistributions(p: Float32Array, q: Float32Array, vocab: number): { meanKl: number; top1: number } {
+  const rows = p.length / vocab;
+  let kl = 0;
+  let agree = 0;
+  for (let r = 0; r < rows; r++) {
+    let sp = 0;
+    let sq = 0;
+    let ap = 0;
+    let aq = 0;
+    for (let t = 0; t < vocab; t++) {
+      sp += p[r * vocab + t]!;
+      sq += q[r * vocab + t]!;
+      if (p[r * vocab + t]! > p[r * vocab + ap]!) ap = t;
+      if (q[r * vocab + t]! > q[r * vocab + aq]!) aq = t;
+    }
+    let k = 0;
+    for (let t = 0; t < vocab; t++) {
+      const pt = p[r * vocab + t]! / sp;
+      if (pt > 0) k += pt * Math.log(pt / (Math.max(q[r * vocab + t]!, 2 ** -149) / sq));
+    }
+    kl += k;
+    if (ap === aq) agree++;
+  }
+  return { meanKl: kl / rows, top1: agree / rows };
+}
 
 describe.skipIf(!llamaMerged)('microscale eval (GGUF through llama.cpp)', () => {
   it('f32 is exact; a searched plan meets its KL target when re-run', async () => {
@@ -121,14 +149,25 @@ describe.skipIf(!llamaMerged)('microscale eval (GGUF through llama.cpp)', () => 
     expect(j.formats[0]!.measured.meanKl).toBe(0);
     expect(j.formats[0]!.measured.top1Agreement).toBe(1);
     expect(j.formats[0]!.measured.perplexityQuantized).toBe(j.formats[0]!.measured.perplexityOriginal);
+    // the command's KL and agreement equal the ones computed here from llama.cpp's distributions
+    const q4 = join(dir, 'q4.gguf');
+    expect(cli(['quantize', model, '-o', q4, '-f', 'q4_0']).code).toBe(0);
+    const { ggufNextTokenDistributions } = llama as { ggufNextTokenDistributions: (p: string[], o: object) => Promise<{ vocabSize: number; probabilities: Float32Array[] }> };
+    const d = await ggufNextTokenDistributions([model, q4], { maxTokens: 48 });
+    const direct = fromDistributions(d.probabilities[0]!, d.probabilities[1]!, d.vocabSize);
+    const q4Measured = j.formats.find((f) => f.format === 'q4_0')!.measured;
+    expect(q4Measured.meanKl).toBeGreaterThan(0);
+    expect(q4Measured.meanKl).toBeCloseTo(direct.meanKl, 6);
+    expect(q4Measured.top1Agreement).toBe(direct.top1);
     const plan = join(dir, 'gguf-plan.json');
     const kl = j.formats.find((f) => f.format === 'q4_0')!.measured.meanKl / 2;
-    const t = cli(['eval', model, '-f', 'q8_0,q4_0', '--target', `kl<=${kl}`, '--plan-out', plan, '--max-tokens', '48']);
+    // the search over the first layer's 8 tensors: 16 single-tensor runs, then the verification
+    const t = cli(['eval', model, '-f', 'q8_0,q4_0', '--tensors', '^blk\\.0\\.', '--target', `kl<=${kl}`, '--plan-out', plan, '--max-tokens', '48']);
     expect(t.code, t.stderr).toBe(0);
     const out = join(dir, 'mixed.gguf');
     expect(cli(['quantize', model, '-o', out, '--plan', plan]).code).toBe(0);
     const { compareGgufModels } = (await import('../../src/eval/llama.js')) as typeof import('../../src/eval/llama.js');
     const [again] = await compareGgufModels(model, [out], { maxTokens: 48 });
     expect(again!.meanKl).toBeLessThanOrEqual(kl);
-  });
+  }, 600_000);
 });
