@@ -240,8 +240,10 @@ export function placeLabels(points: readonly { text: string; x: number; y: numbe
 }
 
 /** Scatter of mean QSNR against bits per element, with the Pareto frontier drawn as a line; partial
- * variants (that skipped tensors) are hollow. Labels are placed so that they do not collide. */
-export function tradeoffSvg(summary: readonly SweepSummary[], width = 960, height = 560): string {
+ * variants (that skipped tensors) are hollow. Labels are placed so that they do not collide.
+ * `yLabel` names the vertical axis when the points carry another metric in `meanQsnrDb` (the
+ * model-level report plots output QSNR there). */
+export function tradeoffSvg(summary: readonly SweepSummary[], width = 960, height = 560, yLabel = 'mean QSNR (dB)'): string {
   const pts = summary.filter((s) => Number.isFinite(s.meanQsnrDb));
   const m = { l: 56, r: 24, t: 20, b: 44 };
   const x = scaleLinear()
@@ -254,11 +256,11 @@ export function tradeoffSvg(summary: readonly SweepSummary[], width = 960, heigh
   const path = line<SweepSummary>()
     .x((p) => x(p.bitsPerElement))
     .y((p) => y(p.meanQsnrDb))(front);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" class="tradeoff" role="img" aria-label="mean QSNR against bits per element">`];
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" class="tradeoff" role="img" aria-label="${esc(yLabel)} against bits per element">`];
   for (const t of x.ticks(10)) parts.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${m.t}" y2="${height - m.b}" class="grid"/><text x="${x(t)}" y="${height - m.b + 16}" text-anchor="middle">${t}</text>`);
   for (const t of y.ticks(8)) parts.push(`<line x1="${m.l}" x2="${width - m.r}" y1="${y(t)}" y2="${y(t)}" class="grid"/><text x="${m.l - 6}" y="${y(t) + 4}" text-anchor="end">${t}</text>`);
   parts.push(`<text x="${(m.l + width - m.r) / 2}" y="${height - 8}" text-anchor="middle">bits per element</text>`);
-  parts.push(`<text transform="translate(14 ${(m.t + height - m.b) / 2}) rotate(-90)" text-anchor="middle">mean QSNR (dB)</text>`);
+  parts.push(`<text transform="translate(14 ${(m.t + height - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
   if (path) parts.push(`<path d="${path}" class="frontier"/>`);
   // Frontier points are labelled first, so they win the room near their points; beyond 40 points only they are.
   const order = pts.map((p, i) => i).sort((a, b) => Number(pts[b]!.pareto) - Number(pts[a]!.pareto));

@@ -2,6 +2,7 @@
 // and turns every failure into one `microscale: <message>` line and an exit code.
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { registerEval } from './commands/eval.js';
 import { registerFormats } from './commands/formats.js';
 import { registerInfo } from './commands/info.js';
 import { registerQdq } from './commands/qdq.js';
@@ -15,7 +16,7 @@ import { processIo, type CliIo } from './io.js';
  * Every subcommand, in help order. To add one, write src/cli/commands/NAME.ts exporting a
  * RegisterCommand (see context.ts) and add it here, e.g. `registerSweep`.
  */
-export const SUBCOMMANDS: readonly RegisterCommand[] = [registerFormats, registerInfo, registerQdq, registerQuantize, registerSweep];
+export const SUBCOMMANDS: readonly RegisterCommand[] = [registerFormats, registerInfo, registerQdq, registerQuantize, registerSweep, registerEval];
 
 function packageVersion(): string {
   try {
@@ -56,6 +57,7 @@ Examples:
   $ microscale qdq --format mxfp4 < x.f32 > y.f32
   $ microscale sweep model.safetensors --report report.html
   $ microscale quantize model-f32.gguf -o model-q4_0.gguf --format q4_0
+  $ microscale eval model.onnx -f mxfp8_e4m3,mxfp4 --report eval.html
   $ microscale help qdq`,
     );
   for (const register of SUBCOMMANDS) register(program, ctx);
