@@ -188,8 +188,14 @@ function matMulKAxis(node: NodeSite, weight: readonly number[], shapes: Readonly
   return transB ? 1 : 0;
 }
 
-async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array): Promise<{ decisions: Decision[]; scan: ReturnType<typeof scanModel> }> {
+/** The ONNX writer rewrites an ONNX graph, so it takes ONNX sources only; checked before the
+ * whole source is read into memory (the rewrite needs all of it). */
+function requireOnnxSource(ctx: WriteContext): void {
   if (ctx.reader.format !== 'onnx') throw new OptionError(`the ONNX writer rewrites ONNX models; ${ctx.reader.file} is ${ctx.reader.format} (write safetensors or GGUF instead)`);
+}
+
+async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array): Promise<{ decisions: Decision[]; scan: ReturnType<typeof scanModel> }> {
+  requireOnnxSource(ctx);
   let scan: ReturnType<typeof scanModel>;
   try {
     scan = scanModel(bytes);
@@ -267,12 +273,14 @@ export const onnxWriter: ModelWriter = {
 
   async check(ctx: WriteContext): Promise<readonly TensorPlanEntry[]> {
     const layout = chooseLayout(ctx, ONNX_LAYOUTS, 'onnx') as OnnxLayout;
+    requireOnnxSource(ctx);
     const bytes = await ctx.source.read(0, ctx.source.size);
     return (await decide(ctx, layout, bytes)).decisions.map((d) => d.entry);
   },
 
   async write(ctx: WriteContext, sink: ByteSink): Promise<WriteSummary> {
     const layout = chooseLayout(ctx, ONNX_LAYOUTS, 'onnx') as OnnxLayout;
+    requireOnnxSource(ctx);
     const b = await ctx.source.read(0, ctx.source.size);
     const { decisions, scan } = await decide(ctx, layout, b);
     const taken = new Set([...scan.sites.map((s) => s.value), ...scan.nodes.flatMap((n) => [...n.inputs, ...n.outputs])]);
