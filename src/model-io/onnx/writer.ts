@@ -252,7 +252,11 @@ async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array):
   return { decisions, scan };
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** Little-endian float32 bytes (ONNX raw_data): a copy on little-endian hosts. */
 function float32Bytes(v: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
   const out = new Uint8Array(v.length * 4);
   const dv = new DataView(out.buffer);
   for (let i = 0; i < v.length; i++) dv.setFloat32(4 * i, v[i]!, true);
@@ -362,7 +366,7 @@ export const onnxWriter: ModelWriter = {
         }
         packed.push({ name: t.info.name, as: `DequantizeLinear (${d.dq.bits}-bit ${DQ_TYPE_NAMES[d.dq.dataType]}, block ${w.blockSize} along axis ${w.axis})` });
       } else {
-        tensorReplacement.set(d.site.at, floatTensorLike(b, d.site.at, d.site.end, dequantize(q)));
+        tensorReplacement.set(d.site.at, floatTensorLike(b, d.site.at, d.site.end, ctx.backend ? await ctx.backend.dequantize(q) : dequantize(q)));
       }
       ctx.onProgress?.(i + 1, decisions.length, t.info.name);
     }
