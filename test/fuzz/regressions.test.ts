@@ -61,6 +61,24 @@ describe('writer fuzzer findings (READER_FUZZ_RUNS=100000, seed 24313)', () => {
   });
 });
 
+describe('writer fuzzer findings, round trip (READER_FUZZ_RUNS=100000, seed 24313)', () => {
+  // The mutations turn "blk.0.ffn_down.weight" into "blk.0\nffn_down.weight": the layouts' parts
+  // (`…_packed`, `…_blocks`) were written, but readQuantizedSafetensors matched part names with a
+  // `.` that skips newlines and read the tensor back as plain parts, not as the quantized tensor.
+  const list: Mutation[] = [
+    { kind: 'number', index: 133, text: '0.5' },
+    { kind: 'flip', at: 200, mask: 36 },
+  ];
+  for (const layout of ['compressed-tensors', 'gpt-oss']) {
+    it(`weights.gguf → .safetensors ${layout}: a tensor name holding a newline reads back quantized`, async () => {
+      const target = WRITER_TARGETS.find((t) => t.label === `write .safetensors ${layout} from weights.gguf`)!;
+      // the target itself checks the round trip (a mismatch throws); the file must be written
+      const outcome = await target.run(applyAll(target.original!, list));
+      expect(outcome.ok).toBe(true);
+    });
+  }
+});
+
 describe('the allocation watch', () => {
   it('blames a step that allocates ArrayBuffers beyond the bytes given', () => {
     const watch = new AllocationWatch(1000, false);

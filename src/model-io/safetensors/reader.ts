@@ -124,7 +124,7 @@ export async function readQuantizedSafetensors(source: ByteSource): Promise<Quan
   const nvfp4 = getFormat('nvfp4');
   for (const [name, e] of entries) {
     if (used.has(name)) continue;
-    const gpt = /^(.*)_blocks$/.exec(name);
+    const gpt = /^(.*)_blocks$/s.exec(name);
     if (gpt && entries.has(partNames.gptOss(gpt[1]!).scales) && e.dtype === 'U8' && e.shape.length >= 3 && e.shape[e.shape.length - 1] === 16) {
       const w = gpt[1]!;
       const blocks = (await bytesOf(name, w, ['U8'])).bytes;
@@ -136,7 +136,7 @@ export async function readQuantizedSafetensors(source: ByteSource): Promise<Quan
       continue;
     }
     const unused = (...names: string[]) => names.every((n) => entries.has(n) && !used.has(n));
-    const ctBase = /^(.*)_packed$/.exec(name)?.[1];
+    const ctBase = /^(.*)_packed$/s.exec(name)?.[1];
     const ct = ctBase !== undefined ? partNames.compressed(ctBase) : null;
     const mo = partNames.modelopt(name);
     const found = ct && unused(ct.weight, ct.scale, ct.global)
