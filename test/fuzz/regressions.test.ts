@@ -79,6 +79,16 @@ describe('writer fuzzer findings, round trip (READER_FUZZ_RUNS=100000, seed 2431
   }
 });
 
+describe('writer fuzzer findings, ONNX (READER_FUZZ_RUNS=100000, seed 24313)', () => {
+  it('weights.onnx → .onnx fake-quant, flip at 3454: a second ModelProto.graph field is refused clearly, not as an internal error', async () => {
+    // the flip turns the opset_import field's tag (8) into graph's (7): the reader keeps the last
+    // graph (no weights), the writer scanned the first (7 weights)
+    const e = await writerRejection('write .onnx fake-quant from weights.onnx', [{ kind: 'flip', at: 3454, mask: 120 }]);
+    expect(e.constructor.name).toBe('OptionError');
+    expect(e.message).toBe('weights.onnx is not a well-formed ONNX model (the ModelProto has 2 graph fields where it holds one; the file is corrupt)');
+  });
+});
+
 describe('the allocation watch', () => {
   it('blames a step that allocates ArrayBuffers beyond the bytes given', () => {
     const watch = new AllocationWatch(1000, false);

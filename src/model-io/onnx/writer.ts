@@ -136,8 +136,11 @@ function scanModel(b: Uint8Array): { sites: TensorSite[]; nodes: NodeSite[]; gra
     }
   };
   const top = fields(b, 0, b.length);
-  const graph = top.find((f) => f.field === MODEL.graph && f.wire === 2);
+  const graphs = top.filter((f) => f.field === MODEL.graph && f.wire === 2);
+  const graph = graphs[0];
   if (!graph) throw new OptionError('the ONNX model has no graph');
+  // protobuf would merge repeated graphs; the reader keeps the last, so a rewrite of either is wrong
+  if (graphs.length > 1) throw new OptionError(`the ModelProto has ${graphs.length} graph fields where it holds one; the file is corrupt`);
   const opsets = new Map<string, number>();
   for (const f of top) {
     if (f.field !== MODEL.opsetImport || f.wire !== 2) continue;
