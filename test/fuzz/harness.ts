@@ -18,6 +18,8 @@ export const SEEDS = ['all-dtypes.safetensors', 'model-v3.gguf', 'model-v2.gguf'
 export const shardBytes = (): Record<string, Uint8Array> => Object.fromEntries(SHARDS.map((s) => [s, fixtureBytes(s)]));
 
 export type Outcome = { ok: true; tensors: number; elements: number } | { ok: false; error: ModelFileError };
+/** A target's outcome: writers may also refuse with a MicroscaleError (writers.ts). */
+export type TargetOutcome = Outcome | { ok: false; error: Error };
 
 /** Source that records the largest single read. */
 function watched(src: ByteSource, stats: { maxRead: number }): ByteSource {
@@ -259,12 +261,14 @@ export function apply(src: Uint8Array, mut: Mutation): Uint8Array {
 export interface FuzzTarget {
   /** Label in test names and in the soak's table (e.g. `read graph.onnx`). */
   readonly label: string;
-  /** The valid file the mutations start from (in test/fixtures/files). */
+  /** The valid file the mutations start from (in test/fixtures/files, unless `original` is given). */
   readonly seed: string;
+  /** The seed's bytes when it is generated rather than a fixture file. */
+  readonly original?: Uint8Array;
   /** The file format under test, for the soak's per-format totals. */
   readonly format: string;
   /** Run the target on (mutated) bytes of `seed`; throw a plain Error for a finding. */
-  run(bytes: Uint8Array): Promise<Outcome>;
+  run(bytes: Uint8Array): Promise<TargetOutcome>;
 }
 
 /** The reader targets: every seed through openModel, tensors() and read(). */

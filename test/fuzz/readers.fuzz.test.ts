@@ -3,38 +3,10 @@
 // replaced. Every outcome must be either a consistent reading or a ModelFileError — never another
 // error type, never a hang, never a read or an allocation out of proportion to the file (the
 // harness: ./harness.ts). `npm run fuzz` runs the same cases at ≥ 10^5 per seed (./soak.mjs).
-import { appendFileSync } from 'node:fs';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EXPECTED, fixtureBytes } from '../unit/readers/helpers.js';
-import { applyAll, exerciseReader, mutations, READER_TARGETS, SEEDS, SHARD_TARGETS, shardBytes, type FuzzTarget } from './harness.js';
-
-// READER_FUZZ_RUNS / READER_FUZZ_SEED widen or vary a campaign (defaults keep the suite fast and
-// repeatable); READER_FUZZ_REPORT names a file that gets one JSON line per target (the soak's table).
-const RUNS = Number(process.env.READER_FUZZ_RUNS ?? 250);
-const BASE_SEED = Number(process.env.READER_FUZZ_SEED ?? 0x5eed);
-const REPORT = process.env.READER_FUZZ_REPORT;
-
-/** Random mutations of the target's seed: most must be rejected (the mutations hit), none may misbehave. */
-function fuzz(target: FuzzTarget): void {
-  it(`${target.label}: random mutations give a consistent result or a ModelFileError`, async () => {
-    const original = fixtureBytes(target.seed);
-    const outcomes = { ok: 0, rejected: 0 };
-    const started = performance.now();
-    await fc.assert(
-      fc.asyncProperty(mutations(original.length), async (list) => {
-        const outcome = await target.run(applyAll(original, list));
-        outcomes[outcome.ok ? 'ok' : 'rejected']++;
-      }),
-      { numRuns: RUNS, seed: BASE_SEED + target.seed.length, endOnFailure: true },
-    );
-    const seconds = (performance.now() - started) / 1000;
-    // the mutations must actually hit: most corrupt files are rejected, some still read
-    expect(outcomes.rejected).toBeGreaterThan(Math.min(25, RUNS / 10));
-    if (REPORT) appendFileSync(REPORT, `${JSON.stringify({ label: target.label, format: target.format, cases: RUNS, ...outcomes, seconds })}\n`);
-    if (process.env.READER_FUZZ_STATS) console.log(target.label, outcomes);
-  });
-}
+import { fuzz } from './campaign.js';
+import { exerciseReader, READER_TARGETS, SEEDS, SHARD_TARGETS, shardBytes } from './harness.js';
 
 describe('reader fuzzing', () => {
   it('seeds cover every format and read cleanly', async () => {

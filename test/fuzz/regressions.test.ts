@@ -4,6 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { ModelFileError } from '../../src/bdr-explorer/readers/index.js';
 import { fixtureBytes } from '../unit/readers/helpers.js';
 import { AllocationWatch, applyAll, exerciseReader, shardBytes, type Mutation } from './harness.js';
+import { WRITER_TARGETS } from './writers.js';
+
+/** The writer target's refusal of its seed under `list` (a finding throws). */
+async function writerRejection(label: string, list: Mutation[]): Promise<Error> {
+  const target = WRITER_TARGETS.find((t) => t.label === label)!;
+  const outcome = await target.run(applyAll(target.original!, list));
+  if (outcome.ok) throw new Error(`${label}: the mutated file was written`);
+  return outcome.error;
+}
 
 async function rejection(seed: string, list: Mutation[]): Promise<ModelFileError> {
   const outcome = await exerciseReader(applyAll(fixtureBytes(seed), list), seed, shardBytes());
@@ -37,6 +46,46 @@ describe('fuzzer findings (READER_FUZZ_RUNS=100000, seed 24311)', () => {
     const outcome = await exerciseReader(fixtureBytes('model.json'), 'model.json', shards);
     expect(outcome.ok).toBe(false);
     if (!outcome.ok) expect(outcome.error.message).toBe('model.json: weight shard "group1-shard2of2.bin" (weightsManifest[0].paths[1]) cannot be opened: group1-shard2of2.bin: no such shard; shards must lie next to model.json');
+  });
+});
+
+describe('writer fuzzer findings (READER_FUZZ_RUNS=100000, seed 24313)', () => {
+  it('weights.gguf → .gguf: a tensor name holding a newline is escaped in the error, which stays one line', async () => {
+    const e = await writerRejection('write .gguf llama.cpp from weights.gguf', [
+      { kind: 'flip', at: 85, mask: 126 },
+      { kind: 'huge', at: 3238, width: 2, value: 9223372036854775807n },
+      { kind: 'number', index: 183, text: '"x"' },
+    ]);
+    expect(e.constructor.name).toBe('EncodingError');
+    expect(e.message).toBe('tensor "blk.0.at\\x0an_q.weight" block 4 (row 2, elements 0…31): the FP16 scale is not finite (the block spans more than FP16 can hold), which llama.cpp rejects; scale the weights down or keep this tensor in F32/F16');
+  });
+});
+
+describe('writer fuzzer findings, round trip (READER_FUZZ_RUNS=100000, seed 24313)', () => {
+  // The mutations turn "blk.0.ffn_down.weight" into "blk.0\nffn_down.weight": the layouts' parts
+  // (`…_packed`, `…_blocks`) were written, but readQuantizedSafetensors matched part names with a
+  // `.` that skips newlines and read the tensor back as plain parts, not as the quantized tensor.
+  const list: Mutation[] = [
+    { kind: 'number', index: 133, text: '0.5' },
+    { kind: 'flip', at: 200, mask: 36 },
+  ];
+  for (const layout of ['compressed-tensors', 'gpt-oss']) {
+    it(`weights.gguf → .safetensors ${layout}: a tensor name holding a newline reads back quantized`, async () => {
+      const target = WRITER_TARGETS.find((t) => t.label === `write .safetensors ${layout} from weights.gguf`)!;
+      // the target itself checks the round trip (a mismatch throws); the file must be written
+      const outcome = await target.run(applyAll(target.original!, list));
+      expect(outcome.ok).toBe(true);
+    });
+  }
+});
+
+describe('writer fuzzer findings, ONNX (READER_FUZZ_RUNS=100000, seed 24313)', () => {
+  it('weights.onnx → .onnx fake-quant, flip at 3454: a second ModelProto.graph field is refused clearly, not as an internal error', async () => {
+    // the flip turns the opset_import field's tag (8) into graph's (7): the reader keeps the last
+    // graph (no weights), the writer scanned the first (7 weights)
+    const e = await writerRejection('write .onnx fake-quant from weights.onnx', [{ kind: 'flip', at: 3454, mask: 120 }]);
+    expect(e.constructor.name).toBe('OptionError');
+    expect(e.message).toBe('weights.onnx is not a well-formed ONNX model (the ModelProto has 2 graph fields where it holds one; the file is corrupt)');
   });
 });
 

@@ -3,6 +3,7 @@
 // target (default 100000; `npm run fuzz -- --runs 1000000 --seed 7` to vary), one vitest run with a
 // wall-clock limit that reports a synchronous hang as such. Prints a per-target and per-format
 // table of cases, accepted and rejected files and seconds (Markdown, for bench/RESULTS.md).
+// `--only readers` or `--only writers` runs one suite.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -16,18 +17,21 @@ const { values } = parseArgs({
     runs: { type: 'string', default: process.env.READER_FUZZ_RUNS ?? '100000' },
     seed: { type: 'string', default: process.env.READER_FUZZ_SEED ?? String(0x5eed) },
     'max-minutes': { type: 'string', default: '60' },
+    only: { type: 'string' },
   },
 });
 const runs = Number(values.runs);
 const maxMinutes = Number(values['max-minutes']);
 if (!Number.isSafeInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer; got ${values.runs}`);
 if (!Number.isSafeInteger(Number(values.seed))) throw new Error(`--seed must be an integer; got ${values.seed}`);
+const SUITES = { readers: 'test/fuzz/readers.fuzz.test.ts', writers: 'test/fuzz/writers.fuzz.test.ts' };
+if (values.only !== undefined && !(values.only in SUITES)) throw new Error(`--only takes ${Object.keys(SUITES).join(' or ')}; got ${values.only}`);
 if (!(maxMinutes > 0)) throw new Error(`--max-minutes must be positive; got ${values['max-minutes']}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'microscale-fuzz-'));
 const report = join(dir, 'report.jsonl');
 const started = Date.now();
-const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', 'test/fuzz/', `--testTimeout=${maxMinutes * 60_000}`], {
+const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', values.only === undefined ? 'test/fuzz/' : SUITES[values.only], `--testTimeout=${maxMinutes * 60_000}`], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, READER_FUZZ_RUNS: String(runs), READER_FUZZ_SEED: values.seed, READER_FUZZ_REPORT: report },

@@ -11,6 +11,7 @@ import { QuantizedTensor } from '../../formats/quantized.js';
 import type { Backend } from '../../kernels/backend.js';
 import { layGgmlBlocks } from './lay.js';
 import { encodeInteger, encodePlain, type GgufTarget } from './targets.js';
+import { quoted } from '../quote.js';
 
 /** A tensor's bytes in its GGUF type, and the per-tensor scale that goes with an NVFP4 tensor. */
 export interface GgufTensorBytes {
@@ -53,7 +54,7 @@ function checkScales(q: QuantizedTensor, target: GgufTarget, tensor: string, row
   const perBlock = q.scales.length / (q.length / target.blockElements);
   const fail = (i: number, what: string, fix: string) => {
     const block = Math.floor(i / perBlock);
-    throw new EncodingError(`tensor "${tensor}" ${blockWhere(block, target.blockElements, rowLength)}: ${what}, which llama.cpp rejects; ${fix}`);
+    throw new EncodingError(`tensor ${quoted(tensor)} ${blockWhere(block, target.blockElements, rowLength)}: ${what}, which llama.cpp rejects; ${fix}`);
   };
   if (q.format.scheme === 'pow2') {
     const i = firstWithBits(q.scales, 0xff);
@@ -99,7 +100,7 @@ export async function tensorToGguf(x: Float32Array, shape: readonly number[], ta
   if (bad >= 0) {
     const block = Math.floor(bad / target.blockElements);
     throw new EncodingError(
-      `tensor "${tensor}" ${blockWhere(block, target.blockElements, rowLength)}: element ${bad} is ${x[bad]}; ${target.typeName} blocks cannot hold NaN or Inf (llama.cpp rejects them): clean the weights or keep this tensor unquantized with --exclude`,
+      `tensor ${quoted(tensor)} ${blockWhere(block, target.blockElements, rowLength)}: element ${bad} is ${x[bad]}; ${target.typeName} blocks cannot hold NaN or Inf (llama.cpp rejects them): clean the weights or keep this tensor unquantized with --exclude`,
     );
   }
   const opts: QuantizeOptions = { ...options, shape };
@@ -107,10 +108,10 @@ export async function tensorToGguf(x: Float32Array, shape: readonly number[], ta
   const q = backend ? await backend.quantize(x, format, opts) : quantize(x, format, opts);
   checkScales(q, target, tensor, rowLength);
   if (target.kind === 'ggml') return { bytes: layGgmlBlocks(q), tensorScale: null, quantized: q };
-  if (q.axis !== shape.length - 1) throw new EncodingError(`tensor "${tensor}": ggml blocks run along the last axis; drop the axis option`);
+  if (q.axis !== shape.length - 1) throw new EncodingError(`tensor ${quoted(tensor)}: ggml blocks run along the last axis; drop the axis option`);
   const expectBlock = target.kind === 'ocp-mxfp4' ? 32 : 16;
   if (q.blockSize !== expectBlock || (q.format.scheme === 'pow2' && q.options.scaleBits !== 8)) {
-    throw new EncodingError(`tensor "${tensor}": ggml ${target.typeName} needs ${expectBlock}-element blocks with 8-bit scales; drop --block-size`);
+    throw new EncodingError(`tensor ${quoted(tensor)}: ggml ${target.typeName} needs ${expectBlock}-element blocks with 8-bit scales; drop --block-size`);
   }
   const relaid = asGgml(q, target.kind === 'ocp-mxfp4' ? 'ggml_mxfp4' : 'ggml_nvfp4');
   return { bytes: layGgmlBlocks(relaid), tensorScale: target.kind === 'ocp-nvfp4' ? q.tensorScale : null, quantized: q };

@@ -1,6 +1,7 @@
 // GGUF v3 encoding: metadata values, tensor infos and the data-section layout (offsets aligned to
 // `general.alignment`, laid out contiguously in info order, as llama.cpp expects).
 import { OptionError } from '../../formats/errors.js';
+import { quoted } from '../quote.js';
 
 /** gguf_type ids of metadata values. */
 export const GGUF_TYPE = Object.freeze({
@@ -98,7 +99,7 @@ class ByteWriter {
     this.bytes(b);
   }
   scalar(type: GgufScalarType, v: number | bigint | boolean | string, key: string): void {
-    const bad = () => new OptionError(`GGUF metadata "${key}": ${JSON.stringify(String(v))} is not a valid ${type}`);
+    const bad = () => new OptionError(`GGUF metadata ${quoted(key)}: ${JSON.stringify(String(v))} is not a valid ${type}`);
     if (type === 'string') {
       if (typeof v !== 'string') throw bad();
       this.string(v);
@@ -151,7 +152,7 @@ export function encodeGgufHeader(kvs: readonly GgufKv[], tensors: readonly GgufT
   w.u64(kvs.length);
   const keys = new Set<string>();
   for (const { key, value } of kvs) {
-    if (keys.has(key)) throw new OptionError(`GGUF metadata key "${key}" is given twice`);
+    if (keys.has(key)) throw new OptionError(`GGUF metadata key ${quoted(key)} is given twice`);
     keys.add(key);
     w.string(key);
     if (value.type === 'raw') {

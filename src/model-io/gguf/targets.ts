@@ -5,6 +5,7 @@ import { EncodingError, OptionError } from '../../formats/errors.js';
 import type { Format } from '../../formats/format.js';
 import { parseFormat } from '../../formats/names.js';
 import { encodeFloat } from '../../formats/reference/element-codec.js';
+import { quoted } from '../quote.js';
 
 /** How a target type is produced. */
 export type TargetKind = 'plain' | 'ggml' | 'ocp-mxfp4' | 'ocp-nvfp4';
@@ -141,7 +142,7 @@ export function integerTarget(dtype: string): GgufTarget | null {
 export function encodeInteger(x: Float32Array, typeId: number, tensor: string): Uint8Array {
   for (let i = 0; i < x.length; i++) {
     if (!(Math.abs(x[i]!) < 2 ** 24)) {
-      throw new EncodingError(`tensor "${tensor}": element ${i} is ${x[i]}; microscale reads integers through float32, exact only below 2^24, so it cannot copy this tensor exactly (convert it with another tool, or drop it)`);
+      throw new EncodingError(`tensor ${quoted(tensor)}: element ${i} is ${x[i]}; microscale reads integers through float32, exact only below 2^24, so it cannot copy this tensor exactly (convert it with another tool, or drop it)`);
     }
   }
   switch (typeId) {

@@ -9,6 +9,7 @@ import type { ByteSink, ModelWriter, TensorPlanEntry, WriteContext, WriteSummary
 import { tensorToGguf } from './blocks.js';
 import { encodeGgufHeader, type GgufKv, type GgufTensorLayout } from './encode.js';
 import { ggufTarget, integerTarget, targetByteLength, type GgufTarget } from './targets.js';
+import { quoted } from '../quote.js';
 
 const LAYOUT = 'llama.cpp';
 const DEFAULT_ALIGNMENT = 32;
@@ -57,7 +58,7 @@ async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: U
   if (ctx.plan.length !== infos.length || ctx.plan.some((e, i) => e.name !== infos[i]!.name)) {
     throw new OptionError('the plan must have one entry per tensor of the source, in the source order; build it with buildPlan()');
   }
-  if (ctx.layout !== undefined && ctx.layout !== LAYOUT) throw new OptionError(`GGUF has one layout, "${LAYOUT}"; drop --layout ${ctx.layout}`);
+  if (ctx.layout !== undefined && ctx.layout !== LAYOUT) throw new OptionError(`GGUF has one layout, ${quoted(LAYOUT)}; drop --layout ${ctx.layout}`);
   const isGguf = ctx.reader.format === 'gguf';
   const header = isGguf ? await readGgufHeader(ctx.source) : null;
   const metadataBytes = header ? await ctx.source.read(header.metadataStart, header.metadataEnd - header.metadataStart) : null;
@@ -75,15 +76,15 @@ async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: U
       const target = ggufTarget(entry.format);
       const row = info.shape[info.shape.length - 1] ?? 1;
       if (row % target.blockElements !== 0) {
-        throw new ShapeError(`tensor "${info.name}": rows of ${row} elements are not whole ${target.blockElements}-element ${target.typeName} blocks, which llama.cpp refuses; keep it (--exclude) or pick a format with smaller blocks`);
+        throw new ShapeError(`tensor ${quoted(info.name)}: rows of ${row} elements are not whole ${target.blockElements}-element ${target.typeName} blocks, which llama.cpp refuses; keep it (--exclude) or pick a format with smaller blocks`);
       }
       const blockSize = entry.options.blockSize;
       const native = target.kind === 'ocp-mxfp4' ? 32 : target.kind === 'ocp-nvfp4' ? 16 : undefined;
       if (native !== undefined && blockSize !== undefined && blockSize !== native) {
-        throw new OptionError(`tensor "${info.name}": ggml ${target.typeName} blocks hold ${native}-element ${entry.format} blocks; drop --block-size ${blockSize}`);
+        throw new OptionError(`tensor ${quoted(info.name)}: ggml ${target.typeName} blocks hold ${native}-element ${entry.format} blocks; drop --block-size ${blockSize}`);
       }
       if (entry.options.axis !== undefined && entry.options.axis !== -1 && entry.options.axis !== info.shape.length - 1) {
-        throw new OptionError(`tensor "${info.name}": ggml blocks run along the last axis; drop the axis option`);
+        throw new OptionError(`tensor ${quoted(info.name)}: ggml blocks run along the last axis; drop the axis option`);
       }
       if (target.kind === 'ocp-nvfp4' && arch !== null && !SCALED_WEIGHT.test(info.name)) {
         entry = { name: info.name, format: null, options: {}, reason: `llama.cpp reads no per-tensor .scale for ${info.name}, so nvfp4's second-level scale has nowhere to go; use ggml_nvfp4 for it` };
@@ -94,7 +95,7 @@ async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: U
         tensors.push({ name: info.name, dims: dimsOf(info.shape), typeId: target.typeId, byteLength: targetByteLength(target, info.elements), source: { kind: 'convert', tensor: info.name, target, entry } });
         if (target.kind === 'ocp-nvfp4') {
           const scaleName = scaleTensorName(info.name);
-          if (names.has(scaleName)) throw new OptionError(`tensor "${info.name}": its NVFP4 scale tensor "${scaleName}" already exists in the source; keep one of them`);
+          if (names.has(scaleName)) throw new OptionError(`tensor ${quoted(info.name)}: its NVFP4 scale tensor ${quoted(scaleName)} already exists in the source; keep one of them`);
           const experts = /_exps\.weight$/.test(info.name) && info.shape.length === 3 ? info.shape[0]! : 1;
           tensors.push({ name: scaleName, dims: [experts], typeId: 0, byteLength: 4 * experts, source: { kind: 'scale', of: info.name, count: experts } });
         }
@@ -107,11 +108,11 @@ async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: U
       return;
     }
     if (!info.readable) {
-      throw new OptionError(`tensor "${info.name}": its ${info.dtype} data cannot be read by microscale, so it cannot be copied into a GGUF from a ${ctx.reader.format} file`);
+      throw new OptionError(`tensor ${quoted(info.name)}: its ${info.dtype} data cannot be read by microscale, so it cannot be copied into a GGUF from a ${ctx.reader.format} file`);
     }
     const same = info.floating ? PLAIN_COPY[info.dtype] : integerTarget(info.dtype);
     if (!same && !info.floating) {
-      throw new OptionError(`tensor "${info.name}": GGUF has no type for ${info.dtype}; drop the tensor from the source or convert it with another tool`);
+      throw new OptionError(`tensor ${quoted(info.name)}: GGUF has no type for ${info.dtype}; drop the tensor from the source or convert it with another tool`);
     }
     const target = same ?? F32;
     const note = same ? (info.floating ? '' : `; ${info.dtype} stored as GGUF ${target.typeName}`) : `; ${info.dtype} stored as F32 (${info.dtype === 'f64' ? 'rounded to nearest' : 'exactly'})`;
@@ -120,7 +121,7 @@ async function prepare(ctx: WriteContext): Promise<Prepared & { metadataBytes: U
   });
   const seen = new Set<string>();
   for (const t of tensors) {
-    if (seen.has(t.name)) throw new OptionError(`two output tensors are named "${t.name}"; rename one in the source`);
+    if (seen.has(t.name)) throw new OptionError(`two output tensors are named ${quoted(t.name)}; rename one in the source`);
     seen.add(t.name);
   }
   return { header, metadataBytes, plan, tensors, alignment: header?.alignment ?? DEFAULT_ALIGNMENT };
@@ -191,7 +192,7 @@ async function write(ctx: WriteContext, sink: ByteSink): Promise<WriteSummary> {
       if (out.tensorScale !== null) scales.set(info.name, out.tensorScale);
       bytes = out.bytes;
     }
-    if (bytes.length !== t.byteLength) throw new Error(`GGUF writer: tensor "${t.name}" came out ${bytes.length} bytes, expected ${t.byteLength}`);
+    if (bytes.length !== t.byteLength) throw new Error(`GGUF writer: tensor ${quoted(t.name)} came out ${bytes.length} bytes, expected ${t.byteLength}`);
     await sink.write(bytes);
     written += bytes.length;
     const end = i + 1 < total ? header.length + offsets[i + 1]! : fileSize;

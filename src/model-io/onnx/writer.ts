@@ -136,8 +136,11 @@ function scanModel(b: Uint8Array): { sites: TensorSite[]; nodes: NodeSite[]; gra
     }
   };
   const top = fields(b, 0, b.length);
-  const graph = top.find((f) => f.field === MODEL.graph && f.wire === 2);
+  const graphs = top.filter((f) => f.field === MODEL.graph && f.wire === 2);
+  const graph = graphs[0];
   if (!graph) throw new OptionError('the ONNX model has no graph');
+  // protobuf would merge repeated graphs; the reader keeps the last, so a rewrite of either is wrong
+  if (graphs.length > 1) throw new OptionError(`the ModelProto has ${graphs.length} graph fields where it holds one; the file is corrupt`);
   const opsets = new Map<string, number>();
   for (const f of top) {
     if (f.field !== MODEL.opsetImport || f.wire !== 2) continue;
@@ -188,8 +191,14 @@ function matMulKAxis(node: NodeSite, weight: readonly number[], shapes: Readonly
   return transB ? 1 : 0;
 }
 
-async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array): Promise<{ decisions: Decision[]; scan: ReturnType<typeof scanModel> }> {
+/** The ONNX writer rewrites an ONNX graph, so it takes ONNX sources only; checked before the
+ * whole source is read into memory (the rewrite needs all of it). */
+function requireOnnxSource(ctx: WriteContext): void {
   if (ctx.reader.format !== 'onnx') throw new OptionError(`the ONNX writer rewrites ONNX models; ${ctx.reader.file} is ${ctx.reader.format} (write safetensors or GGUF instead)`);
+}
+
+async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array): Promise<{ decisions: Decision[]; scan: ReturnType<typeof scanModel> }> {
+  requireOnnxSource(ctx);
   let scan: ReturnType<typeof scanModel>;
   try {
     scan = scanModel(bytes);
@@ -246,7 +255,11 @@ async function decide(ctx: WriteContext, layout: OnnxLayout, bytes: Uint8Array):
   return { decisions, scan };
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** Little-endian float32 bytes (ONNX raw_data): a copy on little-endian hosts. */
 function float32Bytes(v: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
   const out = new Uint8Array(v.length * 4);
   const dv = new DataView(out.buffer);
   for (let i = 0; i < v.length; i++) dv.setFloat32(4 * i, v[i]!, true);
@@ -267,12 +280,14 @@ export const onnxWriter: ModelWriter = {
 
   async check(ctx: WriteContext): Promise<readonly TensorPlanEntry[]> {
     const layout = chooseLayout(ctx, ONNX_LAYOUTS, 'onnx') as OnnxLayout;
+    requireOnnxSource(ctx);
     const bytes = await ctx.source.read(0, ctx.source.size);
     return (await decide(ctx, layout, bytes)).decisions.map((d) => d.entry);
   },
 
   async write(ctx: WriteContext, sink: ByteSink): Promise<WriteSummary> {
     const layout = chooseLayout(ctx, ONNX_LAYOUTS, 'onnx') as OnnxLayout;
+    requireOnnxSource(ctx);
     const b = await ctx.source.read(0, ctx.source.size);
     const { decisions, scan } = await decide(ctx, layout, b);
     const taken = new Set([...scan.sites.map((s) => s.value), ...scan.nodes.flatMap((n) => [...n.inputs, ...n.outputs])]);
@@ -354,7 +369,7 @@ export const onnxWriter: ModelWriter = {
         }
         packed.push({ name: t.info.name, as: `DequantizeLinear (${d.dq.bits}-bit ${DQ_TYPE_NAMES[d.dq.dataType]}, block ${w.blockSize} along axis ${w.axis})` });
       } else {
-        tensorReplacement.set(d.site.at, floatTensorLike(b, d.site.at, d.site.end, dequantize(q)));
+        tensorReplacement.set(d.site.at, floatTensorLike(b, d.site.at, d.site.end, ctx.backend ? await ctx.backend.dequantize(q) : dequantize(q)));
       }
       ctx.onProgress?.(i + 1, decisions.length, t.info.name);
     }

@@ -5,6 +5,7 @@ import { OptionError } from '../../formats/errors.js';
 import { ModelFileError } from '../../bdr-explorer/readers/errors.js';
 import { decodeUtf8, type ByteSource } from '../../bdr-explorer/readers/source.js';
 import { SAFETENSORS_MAX_HEADER } from '../../bdr-explorer/readers/safetensors.js';
+import { quoted } from '../quote.js';
 
 /** Bits per element of each safetensors dtype the writers emit. */
 export const SAFETENSORS_DTYPE_BITS: Readonly<Record<string, number>> = Object.freeze({
@@ -40,9 +41,9 @@ export interface SafetensorsEntry {
 /** Bytes of `shape` elements of `dtype` (an error when they do not fill whole bytes). */
 export function safetensorsByteLength(dtype: string, shape: readonly number[], tensor: string): number {
   const bits = SAFETENSORS_DTYPE_BITS[dtype];
-  if (bits === undefined) throw new OptionError(`tensor "${tensor}": safetensors has no dtype ${dtype}`);
+  if (bits === undefined) throw new OptionError(`tensor ${quoted(tensor)}: safetensors has no dtype ${dtype}`);
   const n = shape.reduce((a, b) => a * b, 1);
-  if ((n * bits) % 8 !== 0) throw new OptionError(`tensor "${tensor}": ${n} elements of ${bits}-bit ${dtype} do not fill whole bytes`);
+  if ((n * bits) % 8 !== 0) throw new OptionError(`tensor ${quoted(tensor)}: ${n} elements of ${bits}-bit ${dtype} do not fill whole bytes`);
   return (n * bits) / 8;
 }
 
@@ -53,7 +54,7 @@ export function encodeSafetensorsHeader(entries: readonly SafetensorsEntry[], me
   let at = 0;
   const seen = new Set<string>();
   for (const e of entries) {
-    if (e.name === '__metadata__' || seen.has(e.name)) throw new OptionError(`safetensors tensor name "${e.name}" is reserved or used twice; rename the source tensor`);
+    if (e.name === '__metadata__' || seen.has(e.name)) throw new OptionError(`safetensors tensor name ${quoted(e.name)} is reserved or used twice; rename the source tensor`);
     seen.add(e.name);
     const need = safetensorsByteLength(e.dtype, e.shape, e.name);
     if (need !== e.byteLength) throw new Error(`internal: ${e.name} declares ${e.byteLength} bytes, ${e.dtype} [${e.shape.join(', ')}] needs ${need}`);

@@ -121,7 +121,7 @@ export const partNames = {
 /** Projections that vLLM and TensorRT-LLM fuse into one GEMM, so their NVFP4 tensor scales must agree:
  * q/k/v, gate/up (dense and per-expert `w1`/`w3`). Returns the fused group's key, or null. */
 export function fusedGroup(name: string): string | null {
-  const m = /^(.*\.)(q_proj|k_proj|v_proj|gate_proj|up_proj|w1|w3)\.weight$/.exec(name);
+  const m = /^(.*\.)(q_proj|k_proj|v_proj|gate_proj|up_proj|w1|w3)\.weight$/s.exec(name);
   if (!m) return null;
   const kind = m[2] === 'q_proj' || m[2] === 'k_proj' || m[2] === 'v_proj' ? 'qkv' : m[2] === 'w1' || m[2] === 'w3' ? 'w13' : 'gate_up';
   return `${m[1]}${kind}`;

@@ -12,6 +12,7 @@ import { openSafetensors } from '../../bdr-explorer/readers/safetensors.js';
 import type { ByteSource } from '../../bdr-explorer/readers/source.js';
 import { readSafetensorsLayout } from './file.js';
 import { MICROSCALE_LAYOUT_KEY, MICROSCALE_TENSOR_PREFIX, MICROSCALE_VERSION, microscaleParts, partNames, type MicroscaleTensorMeta, type PartSpec } from './layouts.js';
+import { quoted } from '../quote.js';
 
 /** The quantized tensors of a file, by the name of the tensor they were made from. */
 export interface QuantizedSafetensors {
@@ -45,8 +46,8 @@ export async function readQuantizedSafetensors(source: ByteSource): Promise<Quan
   const layouts = new Set<string>();
   const bytesOf = async (name: string, owner: string, dtypes: readonly string[]): Promise<{ e: Entry; bytes: Uint8Array }> => {
     const e = entries.get(name);
-    if (!e) throw new ModelFileError(file, 'not-found', `part "${name}" is missing`, owner);
-    if (!dtypes.includes(e.dtype)) throw new ModelFileError(file, 'malformed', `part "${name}" is ${e.dtype}; expected ${dtypes.join(' or ')}`, owner);
+    if (!e) throw new ModelFileError(file, 'not-found', `part ${quoted(name)} is missing`, owner);
+    if (!dtypes.includes(e.dtype)) throw new ModelFileError(file, 'malformed', `part ${quoted(name)} is ${e.dtype}; expected ${dtypes.join(' or ')}`, owner);
     used.add(name);
     return { e, bytes: (await source.read(e.offset, e.length)).slice() };
   };
@@ -70,7 +71,7 @@ export async function readQuantizedSafetensors(source: ByteSource): Promise<Quan
       try {
         meta = JSON.parse(text) as MicroscaleTensorMeta;
       } catch {
-        throw new ModelFileError(file, 'malformed', `metadata "${key}" is not JSON`, name);
+        throw new ModelFileError(file, 'malformed', `metadata ${quoted(key)} is not JSON`, name);
       }
       let format;
       try {
@@ -93,11 +94,11 @@ export async function readQuantizedSafetensors(source: ByteSource): Promise<Quan
       const specs = new Map(microscaleParts(name, format, options).map((p) => [p.key, p]));
       const part = async (k: PartSpec['key']): Promise<Uint8Array> => {
         const partName = meta.parts[k];
-        if (!partName) throw new ModelFileError(file, 'malformed', `metadata lists no "${k}" part`, name);
+        if (!partName) throw new ModelFileError(file, 'malformed', `metadata lists no ${quoted(k)} part`, name);
         const spec = specs.get(k)!;
         const got = await bytesOf(partName, name, [spec.dtype]);
         if (got.bytes.length !== spec.byteLength) {
-          throw new ModelFileError(file, 'size-mismatch', `part "${partName}" holds ${got.bytes.length} bytes; ${format.name} [${meta.shape.join(', ')}] needs ${spec.byteLength}`, name);
+          throw new ModelFileError(file, 'size-mismatch', `part ${quoted(partName)} holds ${got.bytes.length} bytes; ${format.name} [${meta.shape.join(', ')}] needs ${spec.byteLength}`, name);
         }
         return got.bytes;
       };
@@ -123,7 +124,7 @@ export async function readQuantizedSafetensors(source: ByteSource): Promise<Quan
   const nvfp4 = getFormat('nvfp4');
   for (const [name, e] of entries) {
     if (used.has(name)) continue;
-    const gpt = /^(.*)_blocks$/.exec(name);
+    const gpt = /^(.*)_blocks$/s.exec(name);
     if (gpt && entries.has(partNames.gptOss(gpt[1]!).scales) && e.dtype === 'U8' && e.shape.length >= 3 && e.shape[e.shape.length - 1] === 16) {
       const w = gpt[1]!;
       const blocks = (await bytesOf(name, w, ['U8'])).bytes;
@@ -135,7 +136,7 @@ export async function readQuantizedSafetensors(source: ByteSource): Promise<Quan
       continue;
     }
     const unused = (...names: string[]) => names.every((n) => entries.has(n) && !used.has(n));
-    const ctBase = /^(.*)_packed$/.exec(name)?.[1];
+    const ctBase = /^(.*)_packed$/s.exec(name)?.[1];
     const ct = ctBase !== undefined ? partNames.compressed(ctBase) : null;
     const mo = partNames.modelopt(name);
     const found = ct && unused(ct.weight, ct.scale, ct.global)

@@ -31,6 +31,7 @@ import {
   type PartSpec,
   type SafetensorsLayoutName,
 } from './layouts.js';
+import { quoted } from '../quote.js';
 
 /** Plain dtypes of the readers and the safetensors dtype a kept tensor is written as. */
 const KEPT_DTYPES: Partial<Record<PlainDtype, string>> = {
@@ -105,7 +106,7 @@ function encodeKept(values: Float32Array, dtype: string, name: string, file: str
     for (let i = 0; i < n; i++) {
       const v = values[i]!;
       if (Math.abs(v) > 2 ** 24) {
-        throw new OptionError(`tensor "${name}" of ${file}: integer ${v} is beyond 2^24, which the float32 read of a non-safetensors source cannot carry exactly; keep such tensors in the source format`);
+        throw new OptionError(`tensor ${quoted(name)} of ${file}: integer ${v} is beyond 2^24, which the float32 read of a non-safetensors source cannot carry exactly; keep such tensors in the source format`);
       }
       if (size === 8) dv.setBigInt64(8 * i, BigInt(v), true);
       else if (size === 4) dtype === 'I32' ? dv.setInt32(4 * i, v, true) : dv.setUint32(4 * i, v, true);
@@ -161,14 +162,14 @@ function checkLayoutFormat(layout: SafetensorsLayoutName, t: PlannedTensor, opts
   const f = t.format!;
   const rank = t.info.shape.length;
   if (layout === 'gpt-oss') {
-    if (!isMxfp4(f)) throw new OptionError(`layout gpt-oss stores MXFP4 only, but tensor "${t.info.name}" is planned as ${f.name}; plan mxfp4, or use --layout microscale for any format`);
-    if (!isMxfp4(f, opts)) throw new OptionError(`tensor "${t.info.name}": gpt-oss reads 32-element blocks with 8-bit E8M0 scales; drop the blockSize/scaleBits options`);
+    if (!isMxfp4(f)) throw new OptionError(`layout gpt-oss stores MXFP4 only, but tensor ${quoted(t.info.name)} is planned as ${f.name}; plan mxfp4, or use --layout microscale for any format`);
+    if (!isMxfp4(f, opts)) throw new OptionError(`tensor ${quoted(t.info.name)}: gpt-oss reads 32-element blocks with 8-bit E8M0 scales; drop the blockSize/scaleBits options`);
   } else if (layout === 'modelopt' || layout === 'compressed-tensors') {
-    if (!isNvfp4(f)) throw new OptionError(`layout ${layout} stores NVFP4 only, but tensor "${t.info.name}" is planned as ${f.name}; plan nvfp4, or use --layout microscale for any format`);
-    if (!isNvfp4(f, opts)) throw new OptionError(`tensor "${t.info.name}": ${layout} reads 16-element blocks; drop the blockSize option`);
+    if (!isNvfp4(f)) throw new OptionError(`layout ${layout} stores NVFP4 only, but tensor ${quoted(t.info.name)} is planned as ${f.name}; plan nvfp4, or use --layout microscale for any format`);
+    if (!isNvfp4(f, opts)) throw new OptionError(`tensor ${quoted(t.info.name)}: ${layout} reads 16-element blocks; drop the blockSize option`);
   }
   if (layout !== 'microscale' && rank > 0 && opts.axis !== rank - 1) {
-    throw new OptionError(`tensor "${t.info.name}": ${layout} stores blocks along the last axis (K); drop the axis option`);
+    throw new OptionError(`tensor ${quoted(t.info.name)}: ${layout} stores blocks along the last axis (K); drop the axis option`);
   }
 }
 
@@ -177,7 +178,7 @@ async function checkPlan(ctx: WriteContext, layout: SafetensorsLayoutName): Prom
   return planned.map((t) => {
     if (!t.format) {
       if (!t.info.readable && ctx.reader.format !== 'safetensors') {
-        throw new OptionError(`tensor "${t.info.name}" (${t.info.dtype}) of ${ctx.reader.file} cannot be read, so it cannot be copied into safetensors; convert the model with its own tools first`);
+        throw new OptionError(`tensor ${quoted(t.info.name)} (${t.info.dtype}) of ${ctx.reader.file} cannot be read, so it cannot be copied into safetensors; convert the model with its own tools first`);
       }
       return t;
     }

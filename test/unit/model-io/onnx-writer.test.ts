@@ -8,6 +8,7 @@ import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { dequantize, quantize } from '../../../src/formats/api.js';
 import { openModel } from '../../../src/bdr-explorer/readers/open.js';
+import { bytesSource, type ByteSource } from '../../../src/bdr-explorer/readers/source.js';
 import { onnxWriter } from '../../../src/model-io/onnx/writer.js';
 import type { TensorPlanEntry } from '../../../src/model-io/types.js';
 import { BOOL, FLOAT, FLOAT16, constant, f32raw, graph, model, type GraphSpec } from './onnx-build.js';
@@ -356,5 +357,21 @@ describe('ONNX writer, packed: Gemm weights', () => {
     const a = await run(packed.out, feeds);
     const b = await run(fake.out, feeds);
     for (const k of ['y1', 'y2', 'y3']) expect(relativeError(a[k]!, b[k]!), k).toBeLessThan(1e-5);
+  });
+});
+
+describe('ONNX writer on a non-ONNX source', () => {
+  it('refuses it before reading the whole source (a 2 GiB safetensors model was read into memory first)', async () => {
+    const src = safetensorsFile([{ name: 'w', shape: [4, 32], values: weights([4, 32], 3) }]);
+    const inner = bytesSource(src, 'model.safetensors');
+    let largestRead = 0;
+    const source: ByteSource = { ...inner, name: inner.name, size: inner.size, read: (offset, length) => ((largestRead = Math.max(largestRead, length)), inner.read(offset, length)), close: () => inner.close() };
+    const reader = await openModel(source);
+    const opened = largestRead;
+    const ctx = { reader, source, plan: await planFor(src, () => ({ format: 'q4_0' })) };
+    for (const step of [() => onnxWriter.check(ctx), () => onnxWriter.write(ctx, { write: () => {} })]) {
+      await expect(step()).rejects.toThrow(/^the ONNX writer rewrites ONNX models; model\.safetensors is safetensors \(write safetensors or GGUF instead\)$/);
+    }
+    expect(largestRead).toBe(opened);
   });
 });
