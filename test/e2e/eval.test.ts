@@ -1,7 +1,7 @@
-// `microscale eval` as a user runs it: the built bin on the real PP-OCR classifier (and, once
-// src/eval/llama.ts is merged, a tiny seeded-random llama GGUF).
+// `microscale eval` as a user runs it: the built bin on the real PP-OCR classifier and on a tiny
+// seeded-random llama GGUF (llama.cpp through node-llama-cpp).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gaussian } from '../../src/bdr-explorer/synthetic.js';
 import { npyFloat32 } from '../helpers/npy.js';
 import { tinyLlamaGguf } from '../helpers/tiny-llama.js';
+import { llamaBinaries } from '../helpers/llama-cpp.js';
+import { describeWhen } from '../helpers/needs.js';
+import { compareGgufModels, ggufNextTokenDistributions } from '../../src/eval/llama.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${root}bin/microscale.js`;
@@ -107,9 +110,8 @@ describe('microscale eval (ONNX)', () => {
   });
 });
 
-// The GGUF path needs src/eval/llama.ts (the llama.cpp comparison module, written on its own branch).
-const llama = (await import('../../src/eval/llama.js').catch(() => null)) as { compareGgufModels?: unknown; ggufNextTokenDistributions?: unknown } | null;
-const llamaMerged = typeof llama?.compareGgufModels === 'function' && existsSync(`${root}node_modules/node-llama-cpp`);
+const llamaBins = llamaBinaries();
+const llamaMissing = 'skip' in llamaBins ? { what: llamaBins.skip, install: 'npm ci (node-llama-cpp and @node-llama-cpp/linux-x64 are devDependencies)' } : null;
 
 /** Mean KL(P‖Q) and top-1 agreement straight from two probability matrices (rows renormalized; a
  * zero q floored at 2^-149, the smallest float32, as llama.cpp's underflowed probabilities are). */
@@ -139,7 +141,7 @@ function fromDistributions(p: Float32Array, q: Float32Array, vocab: number): { m
   return { meanKl: kl / rows, top1: agree / rows };
 }
 
-describe.skipIf(!llamaMerged)('microscale eval (GGUF through llama.cpp)', () => {
+describeWhen('microscale eval (GGUF through llama.cpp)', llamaMissing, () => {
   it('f32 is exact; a searched plan meets its KL target when re-run', async () => {
     const model = join(dir, 'tiny.gguf');
     writeFileSync(model, tinyLlamaGguf());
@@ -152,7 +154,6 @@ describe.skipIf(!llamaMerged)('microscale eval (GGUF through llama.cpp)', () => 
     // the command's KL and agreement equal the ones computed here from llama.cpp's distributions
     const q4 = join(dir, 'q4.gguf');
     expect(cli(['quantize', model, '-o', q4, '-f', 'q4_0']).code).toBe(0);
-    const { ggufNextTokenDistributions } = llama as { ggufNextTokenDistributions: (p: string[], o: object) => Promise<{ vocabSize: number; probabilities: Float32Array[] }> };
     const d = await ggufNextTokenDistributions([model, q4], { maxTokens: 48 });
     const direct = fromDistributions(d.probabilities[0]!, d.probabilities[1]!, d.vocabSize);
     const q4Measured = j.formats.find((f) => f.format === 'q4_0')!.measured;
@@ -166,7 +167,6 @@ describe.skipIf(!llamaMerged)('microscale eval (GGUF through llama.cpp)', () => 
     expect(t.code, t.stderr).toBe(0);
     const out = join(dir, 'mixed.gguf');
     expect(cli(['quantize', model, '-o', out, '--plan', plan]).code).toBe(0);
-    const { compareGgufModels } = (await import('../../src/eval/llama.js')) as typeof import('../../src/eval/llama.js');
     const [again] = await compareGgufModels(model, [out], { maxTokens: 48 });
     expect(again!.meanKl).toBeLessThanOrEqual(kl);
   }, 600_000);
