@@ -429,6 +429,12 @@ export function histogramsSvg(summary: readonly SweepSummary[]): string {
 }
 
 /** Styles of the plots, the heat map and its legend (the in-browser explorer page uses them too). */
+/** Page and table styles shared by the sweep and eval reports. */
+export const REPORT_PAGE_CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222}
+p,ul,details{max-width:1000px}
+table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}
+td:first-child,th:first-child{text-align:left}`;
+
 export const REPORT_PLOT_CSS = `svg text{font:11px system-ui,sans-serif;fill:#333}.grid{stroke:#eee}.frontier{fill:none;stroke:#2166ac;stroke-width:2}
 .tradeoff{max-width:100%;height:auto}.ptlabel{font-size:12px}.leader{stroke:#aaa;stroke-width:1}
 .pt{fill:#999}.pt.pareto{fill:#2166ac}.pt.partial{fill:#fff;stroke:#d6604d;stroke-width:2}.bar{fill:#4a7fb5}.lbl{font-size:11px}.htitle{font-size:10px}.tick{font-size:9px;fill:#777}
@@ -454,10 +460,8 @@ export function toHtml(r: SweepResult, title = 'microscale sweep'): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>
-body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222}
-p,ul,details{max-width:1000px}
-table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}
-td:first-child,th:first-child{text-align:left}tr.pareto td:first-child{font-weight:600}tr.partial td{color:#777}
+${REPORT_PAGE_CSS}
+tr.pareto td:first-child{font-weight:600}tr.partial td{color:#777}
 ${REPORT_PLOT_CSS}
 </style></head><body>
 <h1>${esc(title)}</h1>

@@ -2,7 +2,7 @@
 // (output metric against bits per element, one point per format and for the searched plan) and
 // the sensitivity ranking. Reuses the sweep report's plot.
 import { paretoFrontier } from '../bdr-explorer/frontier.js';
-import { REPORT_PLOT_CSS, tradeoffSvg } from '../bdr-explorer/report.js';
+import { REPORT_PAGE_CSS, REPORT_PLOT_CSS, tradeoffSvg } from '../bdr-explorer/report.js';
 import type { SweepSummary } from '../bdr-explorer/sweep.js';
 import type { EvaluationResult } from './evaluate.js';
 import type { ModelMetrics } from './metrics.js';
@@ -160,10 +160,8 @@ ${r.sensitivity.map((s, i) => `<tr><td>${i + 1}</td><td>${esc(s.tensor)}</td><td
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>
-body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222}
-p,ul,details{max-width:1000px}
-table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}
-td:first-child,th:first-child{text-align:left}#sensitivity td:nth-child(2){text-align:left}
+${REPORT_PAGE_CSS}
+#sensitivity td:nth-child(2){text-align:left}
 ${REPORT_PLOT_CSS}
 </style></head><body>
 <h1>${esc(title)}</h1>
