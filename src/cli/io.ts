@@ -1,5 +1,6 @@
 // The CLI's streams, passed to every command so that commands never touch `process` directly.
 import process from 'node:process';
+import { concatBytes } from '../util/bytes.js';
 
 export interface CliIo {
   /** Write text or bytes to standard output. */
@@ -18,19 +19,8 @@ export interface CliIo {
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : (chunk as Uint8Array);
-    chunks.push(bytes);
-    total += bytes.length;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : (chunk as Uint8Array));
+  return concatBytes(chunks);
 }
 
 /** The process's own streams. A closed stdout pipe (`microscale info fp4 | head`) ends quietly. */

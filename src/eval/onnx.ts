@@ -1,6 +1,7 @@
 // ONNX models through onnxruntime (an optional peer, loaded on first use): the original runs once on
 // fixed inputs, each quantized plan is written in memory with the ONNX writer's fake-quant layout
 // (float32 weights holding dequantized values) and run on the same inputs.
+import { concatBytes } from '../util/bytes.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { openModel } from '../bdr-explorer/readers/open.js';
 import { bytesSource } from '../bdr-explorer/readers/source.js';
@@ -177,7 +178,7 @@ export async function onnxRunner(bytes: Uint8Array, name: string, opts: OnnxRunn
       for (const plan of plans) {
         const parts: Uint8Array[] = [];
         await writeModel(reader, source, { write: (c) => void parts.push(c.slice()) }, writeOptions(plan));
-        const model = concat(parts);
+        const model = concatBytes(parts);
         const session = await ort.InferenceSession.create(model, sessionOptions);
         try {
           const outputs = await runSession(ort, session, feeds);
@@ -199,14 +200,3 @@ async function runSession(ort: Ort, session: InferenceSession, feeds: readonly F
   return session.outputNames.map((n) => ({ name: n, shape: result[n]!.dims, values: numbers(result[n]!) }));
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -1,6 +1,7 @@
 // Protobuf wire format, both ways, for rewriting ONNX models in place: fields of a message are
 // walked over the original bytes and copied unchanged unless the writer replaces them, so every
 // field microscale does not know (doc strings, metadata, value infos, training info) survives.
+import { concatBytes } from '../../util/bytes.js';
 
 /** One field of a message: its tag's start, its payload range, and the varint value for wire type 0. */
 export interface WireField {
@@ -134,11 +135,5 @@ export function packedInts(field: number, values: readonly number[]): Chunks {
 
 /** Flatten chunks into one array. */
 export function concat(c: Chunks): Uint8Array {
-  const out = new Uint8Array(c.length);
-  let at = 0;
-  for (const p of c.parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(c.parts);
 }
